@@ -10,14 +10,14 @@ slices, duplicate positions) always raise, whatever the policy.
 from __future__ import annotations
 
 import logging
-from enum import Enum
+from enum import StrEnum
 
 from nelm.errors import InputError, NelmError
 
 __all__ = ["Policy", "apply_policy"]
 
 
-class Policy(str, Enum):
+class Policy(StrEnum):
     """What to do about a tolerable problem in the input."""
 
     IGNORE = "ignore"

@@ -21,28 +21,28 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Final
 
 from nelm.errors import UnitsError
 
 __all__ = [
-    "Dimension",
-    "Quantity",
     "CANONICAL_UNIT",
     "GBQ_PER_MCI",
+    "Dimension",
+    "Quantity",
     "convert",
-    "parse_quantity",
     "parse_activity_gbq",
     "parse_dose_gy",
-    "parse_volume_ml",
-    "parse_length_mm",
     "parse_duration_s",
+    "parse_length_mm",
     "parse_mass_kg",
+    "parse_quantity",
+    "parse_volume_ml",
 ]
 
 
-class Dimension(str, Enum):
+class Dimension(StrEnum):
     """Physical dimensions nelm accepts from users."""
 
     ACTIVITY = "activity"
@@ -175,9 +175,7 @@ def convert(value: float, from_unit: str, to_unit: str) -> float:
     dim_from, f_from = _lookup(from_unit, "convert")
     dim_to, f_to = _lookup(to_unit, "convert")
     if dim_from is not dim_to:
-        raise UnitsError(
-            f"cannot convert {from_unit} ({dim_from.value}) to {to_unit} ({dim_to.value})"
-        )
+        raise UnitsError(f"cannot convert {from_unit} ({dim_from.value}) to {to_unit} ({dim_to.value})")
     return value * f_from / f_to
 
 

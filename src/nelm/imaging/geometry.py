@@ -222,9 +222,7 @@ class Geometry:
         """The grid of the sub-array ``[start[0]:stop[0], start[1]:stop[1], start[2]:stop[2]]``."""
         for a in range(3):
             if not 0 <= start[a] < stop[a] <= self.shape[a]:
-                raise GeometryError(
-                    f"crop [{start[a]}:{stop[a]}] on axis {a} is outside 0..{self.shape[a]}"
-                )
+                raise GeometryError(f"crop [{start[a]}:{stop[a]}] on axis {a} is outside 0..{self.shape[a]}")
         affine = np.array(self.affine)
         affine[:3, 3] = self.index_to_world(np.asarray(start, dtype=float))
         shape = (stop[0] - start[0], stop[1] - start[1], stop[2] - start[2])

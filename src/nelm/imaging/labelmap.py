@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -74,7 +75,7 @@ class LabelMap:
         Array shape differs from the geometry's.
     """
 
-    array: npt.NDArray[np.integer] = field(repr=False)
+    array: npt.NDArray[Any] = field(repr=False)
     geometry: Geometry
     labels: Mapping[int, Label]
     source: str = ""
@@ -175,7 +176,11 @@ class LabelMap:
 
     # -- geometry -------------------------------------------------------------------------
     def require_on(
-        self, image: Volume | Geometry, *, image_name: str = "image", tolerance_mm: float = DEFAULT_TOLERANCE_MM
+        self,
+        image: Volume | Geometry,
+        *,
+        image_name: str = "image",
+        tolerance_mm: float = DEFAULT_TOLERANCE_MM,
     ) -> None:
         """Raise :class:`GeometryError` naming both grids unless this map lies on ``image``'s grid."""
         g = image.geometry if isinstance(image, Volume) else image

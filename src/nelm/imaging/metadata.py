@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from enum import Enum
+from enum import StrEnum
 
 __all__ = ["PatientIdentity", "Radiopharmaceutical", "SeriesMetadata", "ValueUnit"]
 
 
-class ValueUnit(str, Enum):
+class ValueUnit(StrEnum):
     """What a voxel value means, in physical units where there are any."""
 
     HU = "HU"

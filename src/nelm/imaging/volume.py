@@ -110,9 +110,7 @@ class Volume:
                 f"array shape {arr.shape} does not match the geometry's {self.geometry.shape}"
             )
         if self.modality not in self.MODALITIES:
-            raise InputError(
-                f"unknown modality {self.modality!r}; expected one of {sorted(self.MODALITIES)}"
-            )
+            raise InputError(f"unknown modality {self.modality!r}; expected one of {sorted(self.MODALITIES)}")
         if not isinstance(self.units, ValueUnit):
             object.__setattr__(self, "units", ValueUnit(self.units))
         dt = self.acquisition_datetime

@@ -1,0 +1,83 @@
+"""``nelm``: the command-line entry point.
+
+Modelled on ``pydicom.cli.main``: :func:`main` takes ``argv`` so that tests call it directly;
+each sub-command lives in its own module and registers itself with :func:`add_subparser`.
+
+Exit status: 0 on success; 2 for bad input the user can fix (an :class:`~nelm.errors.InputError`,
+or a usage error), printed as one line without a traceback; 1 for an internal failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from nelm import RESEARCH_USE_DISCLAIMER, __version__
+from nelm.cli import demo, info, phantom
+from nelm.errors import InputError, NelmError
+
+__all__ = ["build_parser", "main"]
+
+logger = logging.getLogger("nelm")
+
+_SUBCOMMANDS = (phantom, info, demo)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="nelm",
+        description=(
+            "Imaging workbench for liver-directed therapy of neuroendocrine liver metastases. "
+            + RESEARCH_USE_DISCLAIMER
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"nelm {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in _SUBCOMMANDS:
+        module.add_subparser(sub)
+    return parser
+
+
+def _configure_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``nelm`` with ``argv`` (default: ``sys.argv[1:]``) and return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    _configure_logging(args.verbose)
+    try:
+        status: int = args.func(args)
+    except InputError as exc:
+        print(f"nelm {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except NelmError as exc:
+        print(f"nelm {args.command}: failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"nelm {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(
+            f"nelm {args.command}: internal error: {type(exc).__name__}: {exc} "
+            "(run with --debug for a traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return 1
+    return status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
