@@ -155,12 +155,20 @@ class Quantity:
         return f"{self.value:g} {self.unit}"
 
 
-def _lookup(unit: str, where: str) -> tuple[Dimension, float]:
+def units_of(dimension: Dimension) -> list[str]:
+    """The unit spellings accepted for ``dimension`` (lower case), sorted."""
+    return sorted(k for k, (d, _) in _UNITS.items() if d is dimension)
+
+
+def _lookup(unit: str, where: str, dimension: Dimension | None = None) -> tuple[Dimension, float]:
     # Case-insensitive: users write MBq, mbq and Mbq alike; no clinical unit needs mBq or Mm.
     found = _UNITS.get(unit.strip().replace(" ", "").lower())
     if found is None:
-        known = ", ".join(sorted({k for k in _UNITS}))
-        raise UnitsError(f"{where}: unknown unit {unit!r} (known units: {known})")
+        if dimension is None:
+            known = ", ".join(sorted(_UNITS))
+            raise UnitsError(f"{where}: unknown unit {unit!r} (known units: {known})")
+        known = ", ".join(units_of(dimension))
+        raise UnitsError(f"{where}: unknown unit {unit!r} for a {dimension.value} (known: {known})")
     return found
 
 
@@ -225,7 +233,7 @@ def parse_quantity(
             f"{field}: {text!r} has no unit; write it with its unit, "
             f"e.g. '{text.strip()} {CANONICAL_UNIT[dimension]}'"
         )
-    dim, factor = _lookup(unit, field)
+    dim, factor = _lookup(unit, field, dimension)
     if dim is not dimension:
         raise UnitsError(
             f"{field}: {text!r} is a {dim.value}, but a {dimension.value} is required "
@@ -235,7 +243,7 @@ def parse_quantity(
     if not math.isfinite(value):
         raise UnitsError(f"{field}: {text!r} is not a finite number")
     if value < 0 and not allow_negative:
-        raise UnitsError(f"{field}: {text!r} is negative; a {dimension.value} cannot be")
+        raise UnitsError(f"{field}: {text!r} is negative, which is impossible for this {dimension.value}")
     if value == 0 and not allow_zero:
         raise UnitsError(f"{field}: {text!r} is zero; a positive {dimension.value} is required")
     return Quantity(value=value, dimension=dimension, source=text)
