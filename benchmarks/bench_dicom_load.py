@@ -80,7 +80,7 @@ def _load(loader: str, folder: Path) -> Any:
 
         return read_series(folder, policy=Policy.IGNORE).array
     if loader == "simpleitk":
-        import SimpleITK as sitk
+        import SimpleITK as sitk  # noqa: N813
 
         reader = sitk.ImageSeriesReader()
         reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(folder)))
@@ -107,7 +107,7 @@ def _worker(loader: str, folder: Path) -> None:
     seconds = time.perf_counter() - start
     peak = _status_kib("VmHWM")
     if loader == "simpleitk":
-        import SimpleITK as sitk
+        import SimpleITK as sitk  # noqa: N813
 
         array = sitk.GetArrayViewFromImage(result)
     else:

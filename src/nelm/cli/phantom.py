@@ -17,14 +17,20 @@ def _formats(text: str) -> tuple[str, ...]:
     parts = tuple(p.strip().lower() for p in text.split(",") if p.strip())
     bad = [p for p in parts if p not in _FORMATS]
     if bad or not parts:
-        raise argparse.ArgumentTypeError(f"formats must be a comma list of {', '.join(_FORMATS)}; got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"formats must be a comma list of {', '.join(_FORMATS)}; got {text!r}"
+        )
     return parts
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options shared by ``nelm phantom`` and ``nelm demo``."""
-    parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives identical files (default 0)")
-    parser.add_argument("--lesions", type=int, default=None, metavar="K", help="number of liver metastases (1 to 300)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="random seed; the same seed gives identical files (default 0)"
+    )
+    parser.add_argument(
+        "--lesions", type=int, default=None, metavar="K", help="number of liver metastases (1 to 300)"
+    )
     parser.add_argument(
         "--placement",
         choices=("bilobar", "right", "left"),

@@ -295,11 +295,17 @@ def looks_like_dicom(path: Path) -> bool:
     return len(head) >= 8 and head[:2] in (b"\x02\x00", b"\x08\x00") and head[3:4] == b"\x00"
 
 
-def read_header(path: Path, *, stop_before_pixels: bool = True) -> Dataset:
-    """Read a DICOM file's header, turning every failure into a :class:`DicomError`.
+def read_header(path: Path) -> tuple[Dataset, int | None]:
+    """Read a DICOM file's header (no pixel data), turning every failure into a :class:`DicomError`.
 
     Files without the ``DICM`` preamble are read with ``force=True`` when
     :func:`looks_like_dicom` accepts them.
+
+    Returns
+    -------
+    dataset, pixel_offset:
+        The header, and the byte offset of the Pixel Data (7FE0,0010) element in the file
+        (``None`` when the file has none, or is deflated so that offsets are meaningless).
 
     Raises
     ------
@@ -309,14 +315,15 @@ def read_header(path: Path, *, stop_before_pixels: bool = True) -> Dataset:
     try:
         with path.open("rb") as f:
             head = f.read(132)
-        force = not (len(head) >= 132 and head[128:132] == b"DICM")
-        if force and not looks_like_dicom(path):
-            raise DicomError(f"{path}: not a DICOM file (no 'DICM' marker at byte 128)")
-        ds = pydicom.dcmread(path, stop_before_pixels=stop_before_pixels, force=force)
-        # Touch every top-level element so that a truncated or corrupt header fails here,
-        # inside this try, rather than later at first access.
-        for _ in ds:
-            pass
+            force = not (len(head) >= 132 and head[128:132] == b"DICM")
+            if force and not looks_like_dicom(path):
+                raise DicomError(f"{path}: not a DICOM file (no 'DICM' marker at byte 128)")
+            f.seek(0)
+            ds = pydicom.dcmread(f, stop_before_pixels=True, force=force)
+            offset: int | None = f.tell()
+            f.seek(0, 2)
+            if offset is not None and offset >= f.tell():
+                offset = None
     except DicomError:
         raise
     except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError, OverflowError) as exc:
@@ -325,7 +332,9 @@ def read_header(path: Path, *, stop_before_pixels: bool = True) -> Dataset:
         raise DicomError(f"{path}: corrupt DICOM file ({type(exc).__name__}: {exc})") from exc
     if not ds:
         raise DicomError(f"{path}: no DICOM elements could be read (empty or corrupt file)")
-    return ds
+    if transfer_syntax_of(ds) == pydicom.uid.DeflatedExplicitVRLittleEndian:
+        offset = None
+    return ds, offset
 
 
 def check_transfer_syntax(ds: Dataset, path: Path | str) -> UID:
@@ -496,16 +505,21 @@ def stack_planes(
                 f"{median:.3f} mm (tolerance {allowed:.3f} mm); slices are missing or the series mixes "
                 "acquisitions"
             )
-    step_vec = (pos[-1] - pos[0]) / (n - 1)
-    predicted = pos[0] + np.arange(n)[:, None] * step_vec[None, :]
-    deviation = np.linalg.norm(pos - predicted, axis=1)
-    worst = int(np.argmax(deviation))
-    if deviation[worst] > allowed:
+    # In-plane drift of the positions must be linear in the distance along the normal (a gantry
+    # tilt gives a constant drift per mm); fit it robustly (medians) so that one displaced slice
+    # is the one reported.
+    in_plane = pos - np.outer(dist, normal)
+    drift = np.median(np.diff(in_plane, axis=0) / steps[:, None], axis=0)
+    base = np.median(in_plane - np.outer(dist, drift), axis=0)
+    residual = np.linalg.norm(in_plane - base - np.outer(dist, drift), axis=1)
+    worst = int(np.argmax(residual))
+    if residual[worst] > allowed:
         raise GeometryError(
             f"slice positions do not lie on a straight line: {planes[order[worst]].source} at "
-            f"{_describe_position(pos[worst])} is {deviation[worst]:.3f} mm from where an evenly spaced "
-            f"series would put it (tolerance {allowed:.3f} mm)"
+            f"{_describe_position(pos[worst])} is displaced by {residual[worst]:.3f} mm within its plane "
+            f"from the line through the other slices (tolerance {allowed:.3f} mm)"
         )
+    step_vec = (pos[-1] - pos[0]) / (n - 1)
     affine[:3, 0] = step_vec
     return order, affine
 

@@ -39,6 +39,8 @@ class Header:
 
     path: Path
     dataset: Dataset
+    pixel_offset: int | None = None
+    """Byte offset of the Pixel Data element (for direct reads of uncompressed frames)."""
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,7 @@ def scan_files(
             logger.debug("skipping non-DICOM file %s", path)
             continue
         try:
-            ds = read_header(path)
+            ds, offset = read_header(path)
         except DicomError as exc:
             if strict:
                 raise
@@ -148,7 +150,7 @@ def scan_files(
         if sop_class_uid_of(ds) in _NOT_SERIES_SOP_CLASSES or path.name.upper() == "DICOMDIR":
             logger.debug("skipping DICOMDIR %s", path)
             continue
-        headers.append(Header(path=path, dataset=ds))
+        headers.append(Header(path=path, dataset=ds, pixel_offset=offset))
     return headers
 
 

@@ -26,8 +26,10 @@ What is read, and how
   Timezone Offset From UTC (0008,0201) when present, otherwise in ``assume_timezone`` — and the
   metadata's warnings say so.
 * **Memory.** Headers are read first without pixel data; the output array is allocated once and
-  filled frame by frame, so the peak is about one volume plus one frame. Compressed frames are
-  decoded by a small thread pool (the decoders release the GIL).
+  filled frame by frame, so the peak is about one volume plus one frame. Uncompressed
+  little-endian frames are read straight from the file into the output array (offset recorded
+  while reading the header); compressed frames go through pydicom's decoders one at a time (a
+  thread pool gave no gain: the openjpeg/CharLS bindings hold the GIL).
 
 Planar NM (STATIC, WHOLE BODY) holds one image per view: :func:`read_nm_planar` returns each
 view as a one-slice volume. Planar images have no patient position; nelm's convention is an
@@ -42,7 +44,6 @@ import functools
 import logging
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -52,6 +53,7 @@ import numpy as np
 import numpy.typing as npt
 import pydicom
 from pydicom.dataset import Dataset
+from pydicom.pixels.decoders.base import get_decoder
 from pydicom.pixels.utils import iter_pixels, pixel_array
 from pydicom.uid import UID
 
@@ -84,7 +86,15 @@ SUPPORTED_SOP_CLASSES: Final[dict[str, str]] = {
 
 _PLANAR_TYPES: Final = frozenset({"STATIC", "WHOLE BODY", "DYNAMIC", "GATED"})
 _TOMO_TYPES: Final = frozenset({"RECON TOMO", "RECON GATED TOMO"})
-_MAX_THREADS: Final[int] = 4
+#: Decoder plugin to prefer per transfer syntax, when installed: pyjpegls (CharLS) decodes
+#: JPEG-LS about 3x faster than libjpeg, which pydicom would otherwise try first (measured on
+#: 512x512 CT slices, pydicom 3.0).
+_PREFERRED_PLUGINS: Final[dict[str, str]] = {
+    pydicom.uid.JPEGLSLossless: "pyjpegls",
+    pydicom.uid.JPEGLSNearLossless: "pyjpegls",
+}
+_NATIVE_SYNTAXES: Final = frozenset({pydicom.uid.ImplicitVRLittleEndian, pydicom.uid.ExplicitVRLittleEndian})
+_PIXEL_DATA_TAG: Final[bytes] = b"\xe0\x7f\x10\x00"
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,8 @@ class _Frame:
     stored: tuple[int, int]
     transfer_syntax: UID
     acquired: datetime | None = None
+    pixel_offset: int | None = None  # offset of the Pixel Data element, for direct native reads
+    raw_dtype: np.dtype[Any] | None = None  # stored dtype when the direct read applies
 
 
 # -- choosing the files -----------------------------------------------------------------------
@@ -222,6 +234,16 @@ def _check_pixel_module(ds: Dataset, where: str) -> None:
         )
 
 
+def _direct(h: Header, ts: UID) -> dict[str, Any]:
+    """Direct-read fields of a frame: uncompressed little-endian 8/16/32-bit greyscale only."""
+    ds = h.dataset
+    bits = int(ds.get("BitsAllocated") or 0)
+    if h.pixel_offset is None or ts not in _NATIVE_SYNTAXES or bits not in (8, 16, 32):
+        return {}
+    kind = "i" if int(ds.get("PixelRepresentation") or 0) == 1 else "u"
+    return {"pixel_offset": h.pixel_offset, "raw_dtype": np.dtype(f"<{kind}{bits // 8}")}
+
+
 def _single_frames(headers: list[Header]) -> list[_Frame]:
     frames = []
     for h in headers:
@@ -231,16 +253,11 @@ def _single_frames(headers: list[Header]) -> list[_Frame]:
             raise DicomError(
                 f"{where}: {ds.NumberOfFrames} frames without functional groups; not a supported layout"
             )
+        ts = dc.check_transfer_syntax(ds, where)
+        slope, intercept = _rescale(ds, where)
+        plane = _plane(ds, ds, ds, ds, where)
         frames.append(
-            _Frame(
-                path=h.path,
-                index=None,
-                plane=_plane(ds, ds, ds, ds, where),
-                slope=_rescale(ds, where)[0],
-                intercept=_rescale(ds, where)[1],
-                stored=dc.stored_range(ds),
-                transfer_syntax=dc.check_transfer_syntax(ds, where),
-            )
+            _Frame(h.path, None, plane, slope, intercept, dc.stored_range(ds), ts, **_direct(h, ts))
         )
     return frames
 
@@ -290,7 +307,9 @@ def _enhanced_frames(h: Header, tz: tzinfo, policy: Policy, warnings: list[str])
                 policy,
                 warnings,
             )
-        frames.append(_Frame(h.path, i, plane, slope, intercept, dc.stored_range(ds), ts, acquired))
+        frames.append(
+            _Frame(h.path, i, plane, slope, intercept, dc.stored_range(ds), ts, acquired, **_direct(h, ts))
+        )
     return frames
 
 
@@ -342,7 +361,7 @@ def _nm_tomo_frames(h: Header, policy: Policy, warnings: list[str]) -> list[_Fra
             base.rows,
             base.columns,
         )
-        frames.append(_Frame(h.path, i, plane, slope, intercept, dc.stored_range(ds), ts))
+        frames.append(_Frame(h.path, i, plane, slope, intercept, dc.stored_range(ds), ts, **_direct(h, ts)))
     return frames
 
 
@@ -362,21 +381,84 @@ def _put(out: npt.NDArray[Any], raw: npt.NDArray[Any], frame: _Frame) -> None:
             out += int(frame.intercept)
 
 
+def _read_direct(path: Path, jobs: list[tuple[_Frame, int]], out: npt.NDArray[Any]) -> bool:
+    """Read uncompressed frames straight from the file into the output (no decoder, no copy).
+
+    Equivalent to pydicom's native decoding (which, by default, neither masks unused high bits
+    nor byte-swaps little-endian data) for 8/16/32-bit little-endian greyscale frames. Returns
+    ``False``, having read nothing, when the Pixel Data element is not a plain native one (e.g.
+    an undefined length), so that pydicom decodes it instead.
+    """
+    first = jobs[0][0]
+    assert first.raw_dtype is not None
+    assert first.pixel_offset is not None
+    rows, columns = first.plane.rows, first.plane.columns
+    frame_bytes = rows * columns * first.raw_dtype.itemsize
+    explicit = first.transfer_syntax == pydicom.uid.ExplicitVRLittleEndian
+    buffer: npt.NDArray[Any] | None = None
+    with path.open("rb") as f:
+        f.seek(first.pixel_offset)
+        head = f.read(8)
+        if len(head) < 8 or head[:4] != _PIXEL_DATA_TAG:
+            raise DicomError(
+                f"{path}: Pixel Data (7FE0,0010) not found after the header; the file is corrupt"
+            )
+        if explicit and head[4:6] in (b"OB", b"OW", b"OD", b"OF", b"OL", b"OV", b"UN"):
+            length = int.from_bytes(f.read(4), "little")
+        elif explicit:
+            length = int.from_bytes(head[6:8], "little")
+        else:
+            length = int.from_bytes(head[4:8], "little")
+        if length == 0xFFFFFFFF:
+            return False
+        start = f.tell()
+        last = max(frame.index or 0 for frame, _ in jobs)
+        if length < frame_bytes * (last + 1):
+            raise DicomError(
+                f"{path}: Pixel Data (7FE0,0010) holds {length} bytes but {frame_bytes * (last + 1)} are "
+                f"needed for {last + 1} frame(s) of {rows}x{columns}; the file is truncated or corrupt"
+            )
+        for frame, k in jobs:
+            f.seek(start + (frame.index or 0) * frame_bytes)
+            target = out[k]
+            direct = target.dtype == frame.raw_dtype and frame.slope == 1.0 and frame.intercept == 0.0
+            if direct:
+                got = f.readinto(target.data.cast("B"))
+            else:
+                if buffer is None:
+                    buffer = np.empty((rows, columns), dtype=frame.raw_dtype)
+                got = f.readinto(buffer.data.cast("B"))
+            if got != frame_bytes:
+                raise DicomError(
+                    f"{path}: the file ends after {got} of the {frame_bytes} bytes of pixel data of "
+                    f"frame {(frame.index or 0) + 1}; the file is truncated"
+                )
+            if not direct:
+                assert buffer is not None
+                _put(target, buffer, frame)
+    return True
+
+
 def _decode_file(path: Path, jobs: list[tuple[_Frame, int]], out: npt.NDArray[Any]) -> None:
     ts = jobs[0][0].transfer_syntax
     try:
+        if jobs[0][0].raw_dtype is not None and _read_direct(path, jobs, out):
+            return
+        deflated = ts == pydicom.uid.DeflatedExplicitVRLittleEndian
+        plugin = _PREFERRED_PLUGINS.get(ts, "")
+        if plugin and plugin not in get_decoder(ts).available_plugins:
+            plugin = ""
         if jobs[0][0].index is None:
-            if ts == pydicom.uid.DeflatedExplicitVRLittleEndian:
-                raw = pydicom.dcmread(path).pixel_array
+            if deflated:
+                raw = pixel_array(pydicom.dcmread(path))
             else:
-                raw = pixel_array(path, transfer_syntax_uid=ts)
+                raw = pixel_array(path, transfer_syntax_uid=ts, decoding_plugin=plugin)
             _put(out[jobs[0][1]], raw, jobs[0][0])
             return
         wanted = {frame.index: (frame, k) for frame, k in jobs}
-        src: Path | Dataset = (
-            pydicom.dcmread(path) if ts == pydicom.uid.DeflatedExplicitVRLittleEndian else path
-        )
-        for i, raw in enumerate(iter_pixels(src, transfer_syntax_uid=ts)):
+        src: Path | Dataset = pydicom.dcmread(path) if deflated else path
+        options: dict[str, Any] = {} if deflated else {"transfer_syntax_uid": ts}
+        for i, raw in enumerate(iter_pixels(src, decoding_plugin=plugin, **options)):
             if i in wanted:
                 frame, k = wanted[i]
                 _put(out[k], raw, frame)
@@ -396,15 +478,8 @@ def _load_pixels(frames: list[_Frame], order: list[int]) -> npt.NDArray[Any]:
     by_file: dict[Path, list[tuple[_Frame, int]]] = {}
     for k, i in enumerate(order):
         by_file.setdefault(frames[i].path, []).append((frames[i], k))
-    compressed = frames[0].transfer_syntax.is_compressed
-    if compressed and len(by_file) > 1:
-        workers = min(_MAX_THREADS, os.cpu_count() or 1, len(by_file))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for future in [pool.submit(_decode_file, p, jobs, out) for p, jobs in by_file.items()]:
-                future.result()
-    else:
-        for p, jobs in by_file.items():
-            _decode_file(p, jobs, out)
+    for p, jobs in by_file.items():
+        _decode_file(p, jobs, out)
     return out
 
 
@@ -719,7 +794,7 @@ def read_nm_planar(
             int(ds.Rows),
             int(ds.Columns),
         )
-        frames[name] = _Frame(p, i, plane, slope, intercept, dc.stored_range(ds), ts)
+        frames[name] = _Frame(p, i, plane, slope, intercept, dc.stored_range(ds), ts, **_direct(header, ts))
     views = {}
     for name, frame in frames.items():
         views[name] = _build(

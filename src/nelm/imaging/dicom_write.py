@@ -267,8 +267,9 @@ def _file_meta(ds: Dataset, sop_uid: str) -> None:
 def _save(ds: Dataset, path: Path, transfer_syntax_uid: UID) -> None:
     if transfer_syntax_uid == pydicom.uid.JPEG2000Lossless and min(ds.Rows, ds.Columns) < _J2K_MIN_SIZE:
         raise InputError(
-            f"JPEG 2000 needs images of at least {_J2K_MIN_SIZE}x{_J2K_MIN_SIZE} pixels (the openjpeg encoder "
-            f"uses 6 wavelet resolutions); this one is {ds.Rows}x{ds.Columns}: choose another transfer syntax"
+            f"JPEG 2000 needs images of at least {_J2K_MIN_SIZE}x{_J2K_MIN_SIZE} pixels (the openjpeg "
+            f"encoder uses 6 wavelet resolutions); this one is {ds.Rows}x{ds.Columns}: choose another "
+            "transfer syntax"
         )
     if transfer_syntax_uid.is_compressed:
         ds.compress(transfer_syntax_uid, generate_instance_uid=False)
@@ -345,6 +346,7 @@ def _slice_datasets(volume: Volume, policy: Policy, warnings: list[str]) -> list
             ds.SeriesType = ["STATIC", "IMAGE"]
             ds.Units = _PET_UNITS[volume.units]
             ds.CountsSource = "EMISSION"
+            ds.CollimatorType = ""
             ds.NumberOfSlices = n
             ds.ImageIndex = k + 1
             decay = (rp.decay_correction if rp is not None else "") or "START"

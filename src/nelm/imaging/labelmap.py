@@ -66,6 +66,8 @@ class LabelMap:
         Label value → :class:`Label`. Every non-zero value in the array must be listed.
     source:
         Where it was read from, for messages.
+    warnings:
+        Problems tolerated while reading it.
 
     Raises
     ------
@@ -79,6 +81,8 @@ class LabelMap:
     geometry: Geometry
     labels: Mapping[int, Label]
     source: str = ""
+    warnings: tuple[str, ...] = ()
+    """Problems tolerated while reading (policy WARN), kept for the report."""
 
     def __post_init__(self) -> None:
         arr = np.asarray(self.array)

@@ -92,6 +92,8 @@ class SeriesMetadata:
     sop_instance_uids: tuple[str, ...] = ()
     """SOP Instance UIDs in slice order (one per frame for single-frame series)."""
     transfer_syntax_uid: str = ""
+    frame_duration_s: float | None = None
+    """Acquisition duration of one frame (Actual Frame Duration (0018,1242), in s), when known."""
     study_datetime: datetime | None = None
     identity: PatientIdentity = field(default_factory=PatientIdentity)
     radiopharmaceutical: Radiopharmaceutical | None = None

@@ -254,8 +254,12 @@ def organ_volumes_ml(scale: float = 1.0) -> OrganVolumes:
     spacing = 2.0
     liver, segments = integrate_volume_ml(anatomy.liver, spacing_mm=spacing, labeler=anatomy.segment_of)
     spleen, _ = integrate_volume_ml(anatomy.spleen, spacing_mm=spacing)
-    kidneys = sum(integrate_volume_ml(k, spacing_mm=spacing)[0] for k in (anatomy.kidney_right, anatomy.kidney_left))
-    lungs = sum(integrate_volume_ml(lg, spacing_mm=spacing)[0] for lg in (anatomy.lung_right, anatomy.lung_left))
+    kidneys = sum(
+        integrate_volume_ml(k, spacing_mm=spacing)[0] for k in (anatomy.kidney_right, anatomy.kidney_left)
+    )
+    lungs = sum(
+        integrate_volume_ml(lg, spacing_mm=spacing)[0] for lg in (anatomy.lung_right, anatomy.lung_left)
+    )
     return OrganVolumes(
         liver_ml=liver,
         segments_ml={int(k): float(val) for k, val in segments.items()},

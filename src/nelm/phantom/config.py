@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
 from nelm.errors import ConfigError
@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 
-class Placement(str, Enum):
+class Placement(StrEnum):
     """Where the metastases are placed."""
 
     BILOBAR = "bilobar"
@@ -43,21 +43,21 @@ class Placement(str, Enum):
     """Left lobe only: every lesion lies entirely in segments 2–4."""
 
 
-class LesionShape(str, Enum):
+class LesionShape(StrEnum):
     """Shape of the metastases (axes always parallel to the patient axes)."""
 
     SPHERE = "sphere"
     ELLIPSOID = "ellipsoid"
 
 
-class TareDevice(str, Enum):
+class TareDevice(StrEnum):
     """Y-90 microsphere type."""
 
     GLASS = "glass"
     RESIN = "resin"
 
 
-class Territory(str, Enum):
+class Territory(StrEnum):
     """Liver territory perfused by the MAA and Y-90 injection."""
 
     WHOLE_LIVER = "whole_liver"
@@ -78,7 +78,7 @@ def _enum(cls: type[Enum], value: object, name: str) -> Any:
     try:
         return cls(value)
     except ValueError:
-        known = ", ".join(str(m.value) for m in cls)  # type: ignore[attr-defined]
+        known = ", ".join(str(m.value) for m in cls)
         raise ConfigError(f"phantom config: {name} = {value!r} is not one of {known}") from None
 
 
@@ -166,11 +166,19 @@ class FollowUpConfig:
                 raise ConfigError(f"phantom config: FollowUpConfig.{name} must be 0.1–3, got {value}")
         _fraction(self.treated_necrotic_fraction, "FollowUpConfig.treated_necrotic_fraction")
         _positive(self.disappear_below_mm, "FollowUpConfig.disappear_below_mm", allow_zero=True)
-        if isinstance(self.new_lesions, bool) or not isinstance(self.new_lesions, int) or self.new_lesions < 0:
-            raise ConfigError(f"phantom config: FollowUpConfig.new_lesions must be an integer ≥ 0, got {self.new_lesions!r}")
+        if (
+            isinstance(self.new_lesions, bool)
+            or not isinstance(self.new_lesions, int)
+            or self.new_lesions < 0
+        ):
+            raise ConfigError(
+                f"phantom config: FollowUpConfig.new_lesions must be an integer ≥ 0, got {self.new_lesions!r}"
+            )
         for key, change in self.overrides.items():
             if not isinstance(change, LesionChange):
-                raise ConfigError(f"phantom config: override for {key!r} must be a LesionChange, got {change!r}")
+                raise ConfigError(
+                    f"phantom config: override for {key!r} must be a LesionChange, got {change!r}"
+                )
         object.__setattr__(self, "overrides", dict(self.overrides))
 
 
@@ -214,7 +222,9 @@ class TareConfig:
         object.__setattr__(self, "territory", _enum(Territory, self.territory, "TareConfig.territory"))
         _positive(self.activity_gbq, "TareConfig.activity_gbq")
         if not 0.1 <= self.activity_gbq <= 20.0:
-            raise ConfigError(f"phantom config: TareConfig.activity_gbq must be 0.1–20 GBq, got {self.activity_gbq}")
+            raise ConfigError(
+                f"phantom config: TareConfig.activity_gbq must be 0.1–20 GBq, got {self.activity_gbq}"
+            )
         _positive(self.tn_ratio, "TareConfig.tn_ratio")
         if not 0.5 <= self.tn_ratio <= 20.0:
             raise ConfigError(f"phantom config: TareConfig.tn_ratio must be 0.5–20, got {self.tn_ratio}")
@@ -277,7 +287,9 @@ class AcquisitionConfig:
         for name in ("ct_spacing_mm", "ct_psf_fwhm_mm", "lowdose_ct_spacing_mm", "mr_spacing_mm"):
             value = getattr(self, name)
             if len(value) != 3:
-                raise ConfigError(f"phantom config: AcquisitionConfig.{name} needs three values, got {value!r}")
+                raise ConfigError(
+                    f"phantom config: AcquisitionConfig.{name} needs three values, got {value!r}"
+                )
             for v in value:
                 _positive(v, f"AcquisitionConfig.{name}")
             object.__setattr__(self, name, tuple(float(v) for v in value))
@@ -311,11 +323,23 @@ class AcquisitionConfig:
 
 def _default_follow_ups() -> tuple[FollowUpConfig, ...]:
     return (
-        FollowUpConfig(days_after_treatment=90.0, treated_scale=0.8, untreated_scale=1.12,
-                       treated_necrotic_fraction=0.6, disappear_below_mm=10.0, new_lesions=0),
-        FollowUpConfig(days_after_treatment=180.0, treated_scale=0.65, untreated_scale=1.3,
-                       treated_necrotic_fraction=0.75, disappear_below_mm=10.0, new_lesions=2),
-    )  # fmt: skip
+        FollowUpConfig(
+            days_after_treatment=90.0,
+            treated_scale=0.8,
+            untreated_scale=1.12,
+            treated_necrotic_fraction=0.6,
+            disappear_below_mm=10.0,
+            new_lesions=0,
+        ),
+        FollowUpConfig(
+            days_after_treatment=180.0,
+            treated_scale=0.65,
+            untreated_scale=1.3,
+            treated_necrotic_fraction=0.75,
+            disappear_below_mm=10.0,
+            new_lesions=2,
+        ),
+    )
 
 
 _CET = timezone(timedelta(hours=1), "CET")
@@ -365,6 +389,9 @@ class PhantomConfig:
     include_mri, include_pet, include_lowdose_ct:
         Whether to synthesise the baseline hepatobiliary-phase MRI, the baseline SSTR PET and
         the low-dose CT of the MAA SPECT/CT.
+    sstr_activity_mbq:
+        Injected 68Ga-DOTATATE activity (MBq), injected 1 h after the baseline CT and imaged
+        60 min later.
     anatomy_scale:
         Multiplies every organ length (0.8–1.25).
     baseline_datetime:
@@ -392,6 +419,7 @@ class PhantomConfig:
     include_mri: bool = True
     include_pet: bool = True
     include_lowdose_ct: bool = True
+    sstr_activity_mbq: float = 150.0
     anatomy_scale: float = 1.0
     baseline_datetime: datetime = datetime(2026, 1, 12, 9, 0, tzinfo=_CET)
     patient_weight_kg: float = 72.0
@@ -403,8 +431,14 @@ class PhantomConfig:
     def __post_init__(self) -> None:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"phantom config: seed must be an integer ≥ 0, got {self.seed!r}")
-        if isinstance(self.n_lesions, bool) or not isinstance(self.n_lesions, int) or not 1 <= self.n_lesions <= 300:
-            raise ConfigError(f"phantom config: n_lesions must be an integer from 1 to 300, got {self.n_lesions!r}")
+        if (
+            isinstance(self.n_lesions, bool)
+            or not isinstance(self.n_lesions, int)
+            or not 1 <= self.n_lesions <= 300
+        ):
+            raise ConfigError(
+                f"phantom config: n_lesions must be an integer from 1 to 300, got {self.n_lesions!r}"
+            )
         object.__setattr__(self, "placement", _enum(Placement, self.placement, "placement"))
         object.__setattr__(self, "lesion_shape", _enum(LesionShape, self.lesion_shape, "lesion_shape"))
         if self.diameter_range_mm is not None:
@@ -438,29 +472,35 @@ class PhantomConfig:
             raise ConfigError(f"phantom config: tare must be a TareConfig or None, got {self.tare!r}")
         for name in ("include_mri", "include_pet", "include_lowdose_ct"):
             if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"phantom config: {name} must be true or false, got {getattr(self, name)!r}")
+                raise ConfigError(
+                    f"phantom config: {name} must be true or false, got {getattr(self, name)!r}"
+                )
+        _positive(self.sstr_activity_mbq, "sstr_activity_mbq")
         _positive(self.anatomy_scale, "anatomy_scale")
         if not 0.8 <= self.anatomy_scale <= 1.25:
             raise ConfigError(f"phantom config: anatomy_scale must be 0.8–1.25, got {self.anatomy_scale}")
         dt = self.baseline_datetime
         if not isinstance(dt, datetime) or dt.tzinfo is None or dt.utcoffset() is None:
-            raise ConfigError(
-                f"phantom config: baseline_datetime {dt!r} must be a timezone-aware datetime"
-            )
+            raise ConfigError(f"phantom config: baseline_datetime {dt!r} must be a timezone-aware datetime")
         _positive(self.patient_weight_kg, "patient_weight_kg")
         if not 20 <= self.patient_weight_kg <= 300:
-            raise ConfigError(f"phantom config: patient_weight_kg must be 20–300 kg, got {self.patient_weight_kg}")
+            raise ConfigError(
+                f"phantom config: patient_weight_kg must be 20–300 kg, got {self.patient_weight_kg}"
+            )
         _positive(self.patient_height_m, "patient_height_m")
         if not 1.0 <= self.patient_height_m <= 2.5:
             raise ConfigError(
-                f"phantom config: patient_height_m must be 1.0–2.5 m (metres, not cm), got {self.patient_height_m}"
+                "phantom config: patient_height_m must be 1.0–2.5 m (metres, not cm), "
+                f"got {self.patient_height_m}"
             )
         if self.patient_sex not in ("M", "F", "O"):
             raise ConfigError(f"phantom config: patient_sex must be M, F or O, got {self.patient_sex!r}")
         if not 1900 <= self.patient_birth_year <= self.baseline_datetime.year:
             raise ConfigError(f"phantom config: patient_birth_year {self.patient_birth_year} is implausible")
         if not isinstance(self.acquisition, AcquisitionConfig):
-            raise ConfigError(f"phantom config: acquisition must be an AcquisitionConfig, got {self.acquisition!r}")
+            raise ConfigError(
+                f"phantom config: acquisition must be an AcquisitionConfig, got {self.acquisition!r}"
+            )
 
     @property
     def effective_diameter_range_mm(self) -> tuple[float, float]:

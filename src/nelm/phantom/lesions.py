@@ -124,7 +124,9 @@ class Lesion:
         if min(self.semi_axes_mm) <= 0:
             raise ConfigError(f"lesion L{self.number}: semi-axes must be positive, got {self.semi_axes_mm}")
         if not 0.0 <= self.necrotic_fraction <= 1.0:
-            raise ConfigError(f"lesion L{self.number}: necrotic fraction {self.necrotic_fraction} outside 0–1")
+            raise ConfigError(
+                f"lesion L{self.number}: necrotic fraction {self.necrotic_fraction} outside 0–1"
+            )
 
     @property
     def tracking_id(self) -> str:
@@ -234,7 +236,9 @@ def _log_uniform(rng: np.random.Generator, lo: float, hi: float, n: int) -> npt.
     return np.asarray(lo * (hi / lo) ** rng.random(n))
 
 
-def _semi_axes(rng: np.random.Generator, diameter: float, config: PhantomConfig) -> tuple[float, float, float]:
+def _semi_axes(
+    rng: np.random.Generator, diameter: float, config: PhantomConfig
+) -> tuple[float, float, float]:
     r = diameter / 2.0
     if config.lesion_shape is LesionShape.SPHERE:
         return (r, r, r)
@@ -304,7 +308,9 @@ class _Placer:
         lo = self.lo + r_max + self.gap
         hi = self.hi - r_max - self.gap
         if np.any(hi <= lo):
-            raise ConfigError(f"{what} (diameter {2 * r_max:.1f} mm with room for growth) cannot fit in the liver")
+            raise ConfigError(
+                f"{what} (diameter {2 * r_max:.1f} mm with room for growth) cannot fit in the liver"
+            )
         for _ in range(_MAX_BATCHES):
             cand = lo + (hi - lo) * self.rng.random((_BATCH, 3))
             x, y, z = cand[:, 0], cand[:, 1], cand[:, 2]
@@ -397,7 +403,11 @@ def place_lesions(anatomy: Anatomy, config: PhantomConfig) -> tuple[Lesion, ...]
         necrotic = 0.0
         draw_core = rng_props.random()
         core = float(rng_props.uniform(*config.necrotic_core_range))
-        if appears_at == 0 and diameter >= config.necrosis_min_diameter_mm and draw_core < config.necrotic_lesion_fraction:
+        if (
+            appears_at == 0
+            and diameter >= config.necrosis_min_diameter_mm
+            and draw_core < config.necrotic_lesion_fraction
+        ):
             necrotic = core
         c = (float(centre[0]), float(centre[1]), float(centre[2]))
         lesions.append(
@@ -429,9 +439,7 @@ def _status(scale: float) -> str:
     return "stable"
 
 
-def evolve_lesions(
-    lesions: tuple[Lesion, ...], config: PhantomConfig
-) -> tuple[tuple[LesionState, ...], ...]:
+def evolve_lesions(lesions: tuple[Lesion, ...], config: PhantomConfig) -> tuple[tuple[LesionState, ...], ...]:
     """Lesion states at baseline (index 0) and at each follow-up (index k).
 
     Every lesion that has appeared by a time point is listed (absent ones with
@@ -461,10 +469,18 @@ def evolve_lesions(
             else:
                 prev = previous[les.number]
                 change = fu.overrides.get(les.tracking_id)
-                base_scale = 1.0 if les.appears_at == 0 else config.follow_ups[les.appears_at - 1].untreated_scale
+                base_scale = (
+                    1.0 if les.appears_at == 0 else config.follow_ups[les.appears_at - 1].untreated_scale
+                )
                 if change is not None:
-                    nf = prev.necrotic_fraction if change.necrotic_fraction is None else change.necrotic_fraction
-                    state = replace(prev, scale=change.scale, necrotic_fraction=nf, present=not change.disappeared)
+                    nf = (
+                        prev.necrotic_fraction
+                        if change.necrotic_fraction is None
+                        else change.necrotic_fraction
+                    )
+                    state = replace(
+                        prev, scale=change.scale, necrotic_fraction=nf, present=not change.disappeared
+                    )
                 elif treated and 2.0 * max(les.semi_axes_mm) < fu.disappear_below_mm:
                     state = replace(prev, present=False)
                 elif treated:

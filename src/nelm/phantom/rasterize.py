@@ -9,8 +9,9 @@ Two numbers per voxel, both computed from the exact inside/outside test of
 * **Partial-volume fraction.** The fraction of the voxel's box that lies inside the solid,
   estimated by supersampling: the voxel is split into ``k × k × k`` equal sub-boxes and the
   fraction is the share of sub-box centres inside (midpoint rule; ``k = 4`` by default, so
-  fractions are multiples of 1/64). Only voxels whose centre lies within one voxel diagonal of
-  the surface (``|sdf| <= diagonal``) are supersampled; voxels farther in or out are exactly 1
+  fractions are multiples of 1/64). Only voxels whose centre lies within 0.6 voxel diagonal of
+  the surface (``|sdf| <= 0.6 · diagonal``; a voxel's corners are half a diagonal from its
+  centre) are supersampled; voxels farther in or out are exactly 1
   or 0. Because every solid is sampled at the same sub-box centres, the fractions of disjoint
   solids never sum to more than one, and a solid nested in another never exceeds it.
 
@@ -45,6 +46,10 @@ DEFAULT_SUPERSAMPLING = 4
 
 # Band voxels are supersampled in chunks of this many voxels (memory: chunk * k³ * 8 B * ~6).
 _CHUNK = 8192
+# Voxels whose centre is within this many voxel diagonals of the surface are supersampled: any
+# point of a voxel is within half a diagonal of its centre; the extra 20 % covers the error of
+# the first-order distance estimates (which only ever underestimate |sdf| for CSG operands).
+_BAND_PER_DIAGONAL = 0.6
 # Stand-in for an infinite bound when mapping a bounding box to index space.
 _FAR_MM = 1.0e6
 
@@ -113,13 +118,20 @@ class Field:
         return float(np.broadcast_to(self.fraction, self.box_shape).sum(dtype=np.float64))
 
 
-def box_of(shape: Shape, geometry: Geometry, pad: int = 1) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+def box_of(
+    shape: Shape, geometry: Geometry, pad: int = 1
+) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
     """Index box ``[start, stop)`` of the grid covering ``shape``'s bounding box plus ``pad`` voxels."""
     lo, hi = shape.bounds()
     lo_c = np.clip(np.asarray(lo, dtype=float), -_FAR_MM, _FAR_MM)
     hi_c = np.clip(np.asarray(hi, dtype=float), -_FAR_MM, _FAR_MM)
     corners = np.array(
-        [[(lo_c, hi_c)[i][0], (lo_c, hi_c)[j][1], (lo_c, hi_c)[k][2]] for i in (0, 1) for j in (0, 1) for k in (0, 1)]
+        [
+            [(lo_c, hi_c)[i][0], (lo_c, hi_c)[j][1], (lo_c, hi_c)[k][2]]
+            for i in (0, 1)
+            for j in (0, 1)
+            for k in (0, 1)
+        ]
     )
     idx = geometry.world_to_index(corners)
     start = np.floor(idx.min(axis=0)).astype(np.int64) - pad
@@ -194,14 +206,15 @@ def rasterize(shape: Shape, geometry: Geometry, *, supersampling: int = DEFAULT_
     fraction = inside.astype(np.float32)
     if supersampling > 1:
         diagonal = math.sqrt(sum(s * s for s in geometry.spacing_mm))
-        band = np.nonzero(np.abs(d) <= diagonal)
+        band = np.nonzero(np.abs(d) <= _BAND_PER_DIAGONAL * diagonal)
         if band[0].size:
             offsets = _subsample_offsets(geometry, supersampling)
             index = np.stack(band, axis=-1).astype(float) + np.asarray(start, dtype=float)
             centres = geometry.index_to_world(index)
             values = np.empty(index.shape[0], dtype=np.float32)
             for lo in range(0, index.shape[0], _CHUNK):
-                pts = centres[lo : lo + _CHUNK, None, :] + offsets[None, :, :]
+                # Sub-box centres in float32: ample for a fraction quantised to 1/k³, and twice as fast.
+                pts = (centres[lo : lo + _CHUNK, None, :] + offsets[None, :, :]).astype(np.float32)
                 inside_sub = shape.sdf(pts[..., 0], pts[..., 1], pts[..., 2]) <= 0.0
                 values[lo : lo + _CHUNK] = inside_sub.mean(axis=1)
             fraction[band] = values
@@ -240,7 +253,7 @@ def integrate_volume_ml(
     lo, hi = shape.bounds()
     if not all(np.isfinite(lo)) or not all(np.isfinite(hi)):
         raise ConfigError("cannot integrate the volume of an unbounded solid")
-    n = [int(math.ceil((hi[k] - lo[k]) / spacing_mm)) + 3 for k in range(3)]
+    n = [math.ceil((hi[k] - lo[k]) / spacing_mm) + 3 for k in range(3)]
     origin = (lo[0] - spacing_mm, lo[1] - spacing_mm, lo[2] - spacing_mm)
     voxel_ml = spacing_mm**3 / 1000.0
     total = 0.0
