@@ -1,0 +1,131 @@
+"""Writing the synthetic patient: manifest, truth, images and masks; determinism."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from nelm.case import load_case
+from nelm.errors import InputError
+from nelm.imaging.nifti import read_labelmap, read_nifti
+from nelm.phantom import (
+    AcquisitionConfig,
+    FollowUpConfig,
+    PhantomConfig,
+    PhantomTruth,
+    SyntheticPatient,
+    generate_patient,
+    write_patient,
+)
+
+_SMALL = AcquisitionConfig(ct_spacing_mm=(4.0, 3.0, 3.0), lowdose_ct_spacing_mm=(6.0, 4.0, 4.0))
+
+
+def _small(seed: int = 3, **kw: object) -> PhantomConfig:
+    base: dict[str, object] = {
+        "seed": seed,
+        "n_lesions": 5,
+        "acquisition": _SMALL,
+        "follow_ups": (FollowUpConfig(days_after_treatment=90.0, new_lesions=1),),
+    }
+    base.update(kw)
+    return PhantomConfig(**base)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def small() -> SyntheticPatient:
+    return generate_patient(_small())
+
+
+@pytest.fixture(scope="module")
+def written(small: SyntheticPatient, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_patient(small, tmp_path_factory.mktemp("phantom") / "case")
+
+
+def test_manifest_validates_and_every_path_exists(written: Path) -> None:
+    assert written.name == "case.yaml"
+    case = load_case(written)
+    assert case.case_id == "NELM-PHANTOM-0003"
+    assert [tp.id for tp in case.time_points] == ["baseline", "maa", "y90", "fu1"]
+    doc = yaml.safe_load(written.read_text(encoding="utf-8"))
+    for tp in doc["time_points"]:
+        for ref in tp.get("images", {}).values():
+            assert (written.parent / (ref if isinstance(ref, str) else ref["path"])).exists()
+        for ref in tp.get("masks", {}).values():
+            assert (written.parent / ref["path"]).exists()
+            assert ref["image"] in tp["images"]
+    assert doc["treatments"][0]["type"] == "tare"
+    assert doc["treatments"][0]["activity"] == "2.5 GBq"
+    assert doc["patient"]["name"] == "Phantom^Synthetic"
+
+
+def test_dicom_series_and_nifti_written(written: Path) -> None:
+    root = written.parent
+    assert len(list((root / "baseline" / "ct_portal").glob("*.dcm"))) > 10
+    assert len(list((root / "maa" / "spect_maa").glob("*.dcm"))) == 1  # NM multi-frame
+    assert (root / "maa" / "planar_maa.dcm").is_file()
+    assert (root / "baseline" / "ct_portal.nii.gz").is_file()
+    assert (root / "baseline" / "mr_hbp.nii.gz").is_file()  # MRI: NIfTI only
+
+
+def test_truth_json_parses(written: Path, small: SyntheticPatient) -> None:
+    text = (written.parent / "truth.json").read_text(encoding="utf-8")
+    doc = json.loads(text)
+    assert doc["nelm_truth"] == 1
+    truth = PhantomTruth.model_validate_json(text)
+    assert truth == small.truth
+    assert truth.time_point("fu1").lesions[-1].status == "new"
+
+
+def test_written_masks_and_images_read_back(written: Path, small: SyntheticPatient) -> None:
+    root = written.parent
+    lm = read_labelmap(root / "baseline" / "masks" / "ct_portal" / "lesions.nii.gz")
+    original = small.mask("baseline", "lesions")
+    assert np.array_equal(lm.array, original.array)
+    assert lm.geometry.same_as(original.geometry)
+    assert {v: lab.tracking_id for v, lab in lm.labels.items()} == {
+        v: lab.tracking_id for v, lab in original.labels.items()
+    }
+    ct = read_nifti(root / "baseline" / "ct_arterial.nii.gz")
+    assert np.array_equal(ct.array, small.image("baseline", "ct_arterial").array)
+    assert ct.modality == "CT"
+
+
+def test_nifti_only_manifest_points_to_nifti(small: SyntheticPatient, tmp_path: Path) -> None:
+    manifest = write_patient(small, tmp_path, formats=("nifti",))
+    case = load_case(manifest)
+    assert case.time_points[0].images
+    doc = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+    assert doc["time_points"][0]["images"]["ct_portal"] == "baseline/ct_portal.nii.gz"
+    assert not (tmp_path / "baseline" / "ct_portal").exists()
+
+
+def test_unknown_format_is_rejected(small: SyntheticPatient, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="formats"):
+        write_patient(small, tmp_path, formats=("png",))
+
+
+def test_same_seed_gives_identical_arrays_and_truth(small: SyntheticPatient) -> None:
+    again = generate_patient(_small())
+    assert again.truth.model_dump_json() == small.truth.model_dump_json()
+    for tp_a, tp_b in zip(small.time_points, again.time_points, strict=True):
+        for role in tp_a.images:
+            assert np.array_equal(tp_a.images[role].array, tp_b.images[role].array), (tp_a.id, role)
+    other = generate_patient(_small(seed=4))
+    assert other.truth.time_point("baseline").lesions != small.truth.time_point("baseline").lesions
+    assert not np.array_equal(other.image("baseline", "ct_portal").array, small.image("baseline", "ct_portal").array)
+
+
+def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
+    config = _small(seed=7, tare=None, follow_ups=(), include_mri=False, include_pet=False)
+    a = write_patient(generate_patient(config), tmp_path / "a", formats=("nifti",)).parent
+    b = write_patient(generate_patient(config), tmp_path / "b", formats=("nifti",)).parent
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    assert any(str(f).endswith(".nii.gz") for f in files)
+    for f in files:
+        assert (a / f).read_bytes() == (b / f).read_bytes(), f
