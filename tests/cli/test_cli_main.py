@@ -34,7 +34,9 @@ def test_bad_input_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "Traceback" not in err
 
 
-def test_internal_error_is_exit_1(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_internal_error_is_exit_1(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import nelm.imaging.inventory as inv
 
     def boom(*args: object, **kwargs: object) -> None:
@@ -48,7 +50,10 @@ def test_internal_error_is_exit_1(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
 def test_info_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     g = Geometry.from_spacing((3, 4, 5), (2.0, 1.0, 1.0))
     when = datetime(2026, 1, 1, tzinfo=UTC)
-    write_nifti(Volume(np.linspace(-100, 300, 60).reshape(3, 4, 5), g, "CT", ValueUnit.HU, when), tmp_path / "ct.nii.gz")
+    write_nifti(
+        Volume(np.linspace(-100, 300, 60).reshape(3, 4, 5), g, "CT", ValueUnit.HU, when),
+        tmp_path / "ct.nii.gz",
+    )
     assert main(["info", "--json", str(tmp_path)]) == 0
     items = json.loads(capsys.readouterr().out)
     assert [i["kind"] for i in items] == ["nifti-image"]

@@ -20,7 +20,9 @@ def _ct(shape: tuple[int, int, int] = (6, 32, 32)) -> Volume:
     g = Geometry.from_spacing(shape, (2.5, 1.0, 1.0), (-16.0, -16.0, 100.0))
     z, y, x = np.indices(shape)
     arr = np.where((y - 16) ** 2 + (x - 16) ** 2 < 100, 60, -1000).astype(np.int16)
-    meta = SeriesMetadata(series_description="test CT", study_instance_uid="1.2.3.4", series_instance_uid="1.2.3.4.5")
+    meta = SeriesMetadata(
+        series_description="test CT", study_instance_uid="1.2.3.4", series_instance_uid="1.2.3.4.5"
+    )
     return Volume(arr, g, "CT", ValueUnit.HU, datetime(2026, 1, 5, 9, 0, tzinfo=UTC), meta)
 
 
@@ -68,7 +70,9 @@ def test_load_mask_bad_inputs(tmp_path: Path) -> None:
 def test_inventory_lists_series_nifti_and_labels(tmp_path: Path) -> None:
     ct = _ct()
     write_series(ct, tmp_path / "dicom" / "ct")
-    write_labelmap(LabelMap.from_binary(ct.array > 0, ct.geometry, "liver", tracking_id="LIV"), tmp_path / "liver.nii.gz")
+    write_labelmap(
+        LabelMap.from_binary(ct.array > 0, ct.geometry, "liver", tracking_id="LIV"), tmp_path / "liver.nii.gz"
+    )
     (tmp_path / "notes.txt").write_text("not an image")
     items = inventory(tmp_path)
     kinds = sorted(i.kind for i in items)

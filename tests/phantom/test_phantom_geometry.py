@@ -15,7 +15,15 @@ from nelm.errors import ConfigError
 from nelm.imaging.geometry import Geometry
 from nelm.phantom.anatomy import build_anatomy, organ_volumes_ml
 from nelm.phantom.rasterize import integrate_volume_ml, rasterize
-from nelm.phantom.shapes import Capsule, Difference, Ellipsoid, EllipticCylinder, HalfSpace, Intersection, Union
+from nelm.phantom.shapes import (
+    Capsule,
+    Difference,
+    Ellipsoid,
+    EllipticCylinder,
+    HalfSpace,
+    Intersection,
+    Union,
+)
 
 
 def _sphere_volume_ml(r_mm: float) -> float:
@@ -124,7 +132,9 @@ def test_spleen_volume_matches_its_ellipsoid() -> None:
     a = build_anatomy(1.0)
     assert isinstance(a.spleen, Ellipsoid)
     ax = a.spleen.semi_axes
-    assert organ_volumes_ml(1.0).spleen_ml == pytest.approx(4 / 3 * math.pi * ax[0] * ax[1] * ax[2] / 1000, rel=1e-3)
+    assert organ_volumes_ml(1.0).spleen_ml == pytest.approx(
+        4 / 3 * math.pi * ax[0] * ax[1] * ax[2] / 1000, rel=1e-3
+    )
 
 
 def test_anatomy_scale_scales_volumes_by_its_cube() -> None:

@@ -38,11 +38,13 @@ def _fast(**kw: object) -> PhantomConfig:
 
 def _centres_inside(les: LesionTruth, g: Geometry) -> np.ndarray:
     """Voxel-centre mask of the lesion computed here from its truth (x/a)²+(y/b)²+(z/c)² ≤ 1."""
-    idx = np.indices(g.shape).reshape(3, -1).T
-    pts = g.index_to_world(idx)
-    c = np.asarray(les.centroid_lps_mm)
-    a = np.asarray(les.semi_axes_mm)
-    return (np.sum(((pts - c) / a) ** 2, axis=1) <= 1.0).reshape(g.shape)
+    assert g.orientation == "SPL"  # axial grid: z, y, x vary along slices, rows, columns
+    (ox, oy, oz), (sz, sy, sx) = g.origin_mm, g.spacing_mm
+    z = oz + sz * np.arange(g.shape[0])[:, None, None]
+    y = oy + sy * np.arange(g.shape[1])[None, :, None]
+    x = ox + sx * np.arange(g.shape[2])[None, None, :]
+    (cx, cy, cz), (a, b, c) = les.centroid_lps_mm, les.semi_axes_mm
+    return np.asarray(((x - cx) / a) ** 2 + ((y - cy) / b) ** 2 + ((z - cz) / c) ** 2 <= 1.0)
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +74,7 @@ def test_two_hundred_lesions_do_not_overlap(many: SyntheticPatient) -> None:
 def test_lesion_label_map_is_the_voxel_centre_truth(many: SyntheticPatient) -> None:
     """Each lesion's label equals the voxel centres inside its own ellipsoid: no voxel lost to another."""
     lm = many.mask("baseline", "lesions")
-    for les in many.truth.time_point("baseline").lesions[:: 20]:
+    for les in many.truth.time_point("baseline").lesions[::20]:
         expected = _centres_inside(les, lm.geometry)
         assert np.array_equal(lm.array == les.label_value, expected), les.tracking_id
         assert les.voxel_counts["ct_portal"] == int(expected.sum())
@@ -168,7 +170,9 @@ def test_follow_up_changes_follow_the_prescription() -> None:
         assert now.centroid_lps_mm == les.centroid_lps_mm  # lesions do not move
         if treated:
             assert now.necrotic_core_fraction >= 0.6
-            assert now.enhancing_volume_ml == pytest.approx(now.volume_ml * (1 - now.necrotic_core_fraction**3))
+            assert now.enhancing_volume_ml == pytest.approx(
+                now.volume_ml * (1 - now.necrotic_core_fraction**3)
+            )
         assert now.status == ("decreased" if treated else "increased")
     assert after["L9"].status == after["L10"].status == "new"
     assert p.truth.time_point("fu1").lesion_count == len(base) - 1 + 2

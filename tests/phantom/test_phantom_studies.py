@@ -32,25 +32,33 @@ def _interior(mask: np.ndarray, iterations: int = 1) -> np.ndarray:
     return ndimage.binary_erosion(mask, structure=np.ones((3, 3, 3), bool), iterations=iterations)
 
 
+def _xyz(geometry):  # type: ignore[no-untyped-def]
+    """LPS x, y, z of the voxel centres of an axial grid as broadcastable arrays."""
+    assert geometry.orientation == "SPL"
+    (ox, oy, oz), (sz, sy, sx) = geometry.origin_mm, geometry.spacing_mm
+    z = oz + sz * np.arange(geometry.shape[0])[:, None, None]
+    y = oy + sy * np.arange(geometry.shape[1])[None, :, None]
+    x = ox + sx * np.arange(geometry.shape[2])[None, None, :]
+    return x, y, z
+
+
 def _far_from_lesions(patient: SyntheticPatient, tp: str, geometry, margin_mm: float) -> np.ndarray:  # type: ignore[no-untyped-def]
     """Voxels whose centres are farther than ``margin_mm`` from every lesion's bounding sphere."""
-    idx = np.indices(geometry.shape).reshape(3, -1).T
-    pts = geometry.index_to_world(idx)
-    far = np.ones(len(pts), dtype=bool)
+    x, y, z = _xyz(geometry)
+    far = np.ones(geometry.shape, dtype=bool)
     for les in patient.truth.time_point(tp).lesions:
         if les.present:
             r = max(les.semi_axes_mm) + margin_mm
-            far &= np.sum((pts - np.asarray(les.centroid_lps_mm)) ** 2, axis=1) > r * r
-    return far.reshape(geometry.shape)
+            cx, cy, cz = les.centroid_lps_mm
+            far &= (x - cx) ** 2 + (y - cy) ** 2 + (z - cz) ** 2 > r * r
+    return far
 
 
 def _lesion_core(les, geometry, shrink_mm: float) -> np.ndarray:  # type: ignore[no-untyped-def]
     """Voxel centres inside the lesion ellipsoid shrunk by ``shrink_mm`` on every semi-axis."""
-    idx = np.indices(geometry.shape).reshape(3, -1).T
-    pts = geometry.index_to_world(idx)
-    a = np.asarray(les.semi_axes_mm) - shrink_mm
-    inside = np.sum(((pts - np.asarray(les.centroid_lps_mm)) / a) ** 2, axis=1) <= 1.0
-    return inside.reshape(geometry.shape)
+    x, y, z = _xyz(geometry)
+    (cx, cy, cz), (a, b, c) = les.centroid_lps_mm, (s - shrink_mm for s in les.semi_axes_mm)
+    return np.asarray(((x - cx) / a) ** 2 + ((y - cy) / b) ** 2 + ((z - cz) / c) ** 2 <= 1.0)
 
 
 def test_default_patient_structure(patient: SyntheticPatient) -> None:
@@ -79,7 +87,9 @@ def test_uids_are_deterministic_and_consistent(patient: SyntheticPatient) -> Non
     assert base.study_instance_uid == generate_uid(entropy_srcs=["0", "baseline"])
     series = [v.metadata.series_instance_uid for tp in patient.time_points for v in tp.images.values()]
     assert len(series) == len(set(series))
-    ct_for = {base.images[r].metadata.frame_of_reference_uid for r in ("ct_unenhanced", "ct_arterial", "ct_portal")}
+    ct_for = {
+        base.images[r].metadata.frame_of_reference_uid for r in ("ct_unenhanced", "ct_arterial", "ct_portal")
+    }
     assert len(ct_for) == 1  # one CT session
     assert base.images["pet_sstr"].metadata.frame_of_reference_uid not in ct_for
     maa = patient.time_point("maa")

@@ -117,7 +117,9 @@ def test_same_seed_gives_identical_arrays_and_truth(small: SyntheticPatient) -> 
             assert np.array_equal(tp_a.images[role].array, tp_b.images[role].array), (tp_a.id, role)
     other = generate_patient(_small(seed=4))
     assert other.truth.time_point("baseline").lesions != small.truth.time_point("baseline").lesions
-    assert not np.array_equal(other.image("baseline", "ct_portal").array, small.image("baseline", "ct_portal").array)
+    assert not np.array_equal(
+        other.image("baseline", "ct_portal").array, small.image("baseline", "ct_portal").array
+    )
 
 
 def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:

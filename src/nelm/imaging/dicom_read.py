@@ -25,17 +25,17 @@ What is read, and how
   frames (the start of the acquisition; for a multi-bed PET, the first bed). Local times are in
   Timezone Offset From UTC (0008,0201) when present, otherwise in ``assume_timezone`` — and the
   metadata's warnings say so.
-* **Memory.** Headers are read first without pixel data; the output array is allocated once and
-  filled frame by frame, so the peak is about one volume plus one frame. Uncompressed
-  little-endian frames are read straight from the file into the output array (offset recorded
-  while reading the header); compressed frames go through pydicom's decoders one at a time (a
-  thread pool gave no gain: the openjpeg/CharLS bindings hold the GIL).
+* **Memory and pixels.** Headers are read first without pixel data; the output array is
+  allocated once and filled frame by frame (:func:`~nelm.imaging.dicom_pixels.load_pixels`),
+  so the peak is about one volume plus one frame. Uncompressed little-endian frames are read
+  straight from the file into it; compressed frames go through pydicom's decoders one at a time.
+* **Frame duration.** :attr:`~nelm.imaging.metadata.SeriesMetadata.frame_duration_s` is Actual
+  Frame Duration (0018,1242, IS, in ms) of the first file divided by 1000, when present and
+  positive; 0 (nelm writes it for planar NM of unknown duration) and absence give ``None``.
 
-Planar NM (STATIC, WHOLE BODY) holds one image per view: :func:`read_nm_planar` returns each
-view as a one-slice volume. Planar images have no patient position; nelm's convention is an
-origin at (0, 0, 0) mm, rows running head to feet (−S), columns to the patient's left (+L) for
-anterior-type views and to the patient's right (−L) for posterior views (the image as seen from
-the detector), and a nominal 1 mm slice axis along the viewing direction.
+NM files are read by :mod:`nelm.imaging.dicom_nm`: RECON TOMO as one volume here, planar NM
+(STATIC, WHOLE BODY) by :func:`read_nm_planar` (re-exported from this module), one volume per
+view.
 """
 
 from __future__ import annotations
@@ -44,23 +44,20 @@ import functools
 import logging
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any, Final
 
-import numpy as np
-import numpy.typing as npt
 import pydicom
 from pydicom.dataset import Dataset
-from pydicom.pixels.decoders.base import get_decoder
-from pydicom.pixels.utils import iter_pixels, pixel_array
 from pydicom.uid import UID
 
 from nelm.errors import DicomError, InputError
 from nelm.imaging import dicom_common as dc
 from nelm.imaging.dicom_discover import Header, group_headers, scan_files, series_info, walk_files
+from nelm.imaging.dicom_nm import PLANAR_TYPES, TOMO_TYPES, nm_image_type, nm_tomo_frames, read_nm_planar
 from nelm.imaging.dicom_pet import read_radiopharmaceutical, value_unit_of
+from nelm.imaging.dicom_pixels import Frame, check_pixel_module, direct_fields, load_pixels, rescale
 from nelm.imaging.geometry import Geometry
 from nelm.imaging.metadata import PatientIdentity, SeriesMetadata
 from nelm.imaging.volume import Volume
@@ -84,34 +81,6 @@ SUPPORTED_SOP_CLASSES: Final[dict[str, str]] = {
     pydicom.uid.NuclearMedicineImageStorage: "NM",
 }
 
-_PLANAR_TYPES: Final = frozenset({"STATIC", "WHOLE BODY", "DYNAMIC", "GATED"})
-_TOMO_TYPES: Final = frozenset({"RECON TOMO", "RECON GATED TOMO"})
-#: Decoder plugin to prefer per transfer syntax, when installed: pyjpegls (CharLS) decodes
-#: JPEG-LS about 3x faster than libjpeg, which pydicom would otherwise try first (measured on
-#: 512x512 CT slices, pydicom 3.0).
-_PREFERRED_PLUGINS: Final[dict[str, str]] = {
-    pydicom.uid.JPEGLSLossless: "pyjpegls",
-    pydicom.uid.JPEGLSNearLossless: "pyjpegls",
-}
-_NATIVE_SYNTAXES: Final = frozenset({pydicom.uid.ImplicitVRLittleEndian, pydicom.uid.ExplicitVRLittleEndian})
-_PIXEL_DATA_TAG: Final[bytes] = b"\xe0\x7f\x10\x00"
-
-
-@dataclass(frozen=True)
-class _Frame:
-    """One 2-D frame to place in the volume."""
-
-    path: Path
-    index: int | None  # frame number in a multi-frame file, None for a single-frame file
-    plane: dc.FramePlane
-    slope: float
-    intercept: float
-    stored: tuple[int, int]
-    transfer_syntax: UID
-    acquired: datetime | None = None
-    pixel_offset: int | None = None  # offset of the Pixel Data element, for direct native reads
-    raw_dtype: np.dtype[Any] | None = None  # stored dtype when the direct read applies
-
 
 # -- choosing the files -----------------------------------------------------------------------
 def _select_headers(
@@ -129,7 +98,7 @@ def _select_headers(
         groups = group_headers(
             scan_files(walk_files(p), policy=policy, warnings=warnings), policy=policy, warnings=warnings
         )
-        images = {k: g for k, g in groups.items() if _modality_of(g[0].dataset) is not None}
+        images = {k: g for k, g in groups.items() if modality_of(g[0].dataset) is not None}
         listing = "\n  ".join(series_info(g).describe() for g in groups.values()) or "(none)"
         if series_uid is not None:
             chosen = [
@@ -162,7 +131,8 @@ def _select_headers(
     return headers, f"{len(files)} files in {files[0].parent}"
 
 
-def _modality_of(ds: Dataset) -> str | None:
+def modality_of(ds: Dataset) -> str | None:
+    """Modality nelm loads ``ds`` as (``"CT"``, ``"MR"``, ``"PT"``, ``"NM"``), or ``None``."""
     sop = dc.sop_class_uid_of(ds)
     if sop in SUPPORTED_SOP_CLASSES:
         return SUPPORTED_SOP_CLASSES[sop]
@@ -173,7 +143,8 @@ def _modality_of(ds: Dataset) -> str | None:
 
 
 # -- per-frame geometry and rescale -------------------------------------------------------------
-def _floats(value: Any, n: int, what: str, where: str) -> tuple[float, ...]:
+def floats(value: Any, n: int, what: str, where: str) -> tuple[float, ...]:
+    """``n`` numbers of a multi-valued tag, else :class:`DicomError` naming ``what`` and ``where``."""
     try:
         out = tuple(float(v) for v in value)
     except (TypeError, ValueError) as exc:
@@ -183,7 +154,8 @@ def _floats(value: Any, n: int, what: str, where: str) -> tuple[float, ...]:
     return out
 
 
-def _required(ds: Dataset, keyword: str, tag: str, where: str) -> Any:
+def required(ds: Dataset, keyword: str, tag: str, where: str) -> Any:
+    """Value of a geometry tag needed to place a frame, else :class:`DicomError`."""
     value = ds.get(keyword)
     if value is None or value == "":
         raise DicomError(
@@ -193,71 +165,45 @@ def _required(ds: Dataset, keyword: str, tag: str, where: str) -> Any:
     return value
 
 
-def _plane(
+def frame_plane(
     ds: Dataset, position_ds: Dataset, orientation_ds: Dataset, spacing_ds: Dataset, where: str
 ) -> dc.FramePlane:
-    ipp = _floats(
-        _required(position_ds, "ImagePositionPatient", "(0020,0032)", where), 3, "ImagePositionPatient", where
+    """Plane of one frame: position, orientation and pixel spacing from the given items (the
+    top level, functional group items or a detector item), rows and columns from ``ds``."""
+    ipp = floats(
+        required(position_ds, "ImagePositionPatient", "(0020,0032)", where), 3, "ImagePositionPatient", where
     )
-    iop = _floats(
-        _required(orientation_ds, "ImageOrientationPatient", "(0020,0037)", where),
+    iop = floats(
+        required(orientation_ds, "ImageOrientationPatient", "(0020,0037)", where),
         6,
         "ImageOrientationPatient",
         where,
     )
-    ps = _floats(_required(spacing_ds, "PixelSpacing", "(0028,0030)", where), 2, "PixelSpacing", where)
+    ps = floats(required(spacing_ds, "PixelSpacing", "(0028,0030)", where), 2, "PixelSpacing", where)
     return dc.FramePlane(
         source=where,
         position_mm=(ipp[0], ipp[1], ipp[2]),
         orientation=(iop[0], iop[1], iop[2], iop[3], iop[4], iop[5]),
         pixel_spacing_mm=(ps[0], ps[1]),
-        rows=int(_required(ds, "Rows", "(0028,0010)", where)),
-        columns=int(_required(ds, "Columns", "(0028,0011)", where)),
+        rows=int(required(ds, "Rows", "(0028,0010)", where)),
+        columns=int(required(ds, "Columns", "(0028,0011)", where)),
     )
 
 
-def _rescale(item: Dataset | None, where: str) -> tuple[float, float]:
-    if item is None:
-        return 1.0, 0.0
-    slope = dc.float_or_none(item.get("RescaleSlope"))
-    intercept = dc.float_or_none(item.get("RescaleIntercept"))
-    if slope == 0:
-        raise DicomError(f"{where}: Rescale Slope (0028,1053) is 0; every voxel would be the intercept")
-    return (1.0 if slope is None else slope), (0.0 if intercept is None else intercept)
-
-
-def _check_pixel_module(ds: Dataset, where: str) -> None:
-    if int(ds.get("SamplesPerPixel") or 1) != 1:
-        raise DicomError(
-            f"{where}: Samples per Pixel (0028,0002) is {ds.SamplesPerPixel}; "
-            "only greyscale images form volumes"
-        )
-
-
-def _direct(h: Header, ts: UID) -> dict[str, Any]:
-    """Direct-read fields of a frame: uncompressed little-endian 8/16/32-bit greyscale only."""
-    ds = h.dataset
-    bits = int(ds.get("BitsAllocated") or 0)
-    if h.pixel_offset is None or ts not in _NATIVE_SYNTAXES or bits not in (8, 16, 32):
-        return {}
-    kind = "i" if int(ds.get("PixelRepresentation") or 0) == 1 else "u"
-    return {"pixel_offset": h.pixel_offset, "raw_dtype": np.dtype(f"<{kind}{bits // 8}")}
-
-
-def _single_frames(headers: list[Header]) -> list[_Frame]:
+def _single_frames(headers: list[Header]) -> list[Frame]:
     frames = []
     for h in headers:
         ds, where = h.dataset, str(h.path)
-        _check_pixel_module(ds, where)
+        check_pixel_module(ds, where)
         if int(ds.get("NumberOfFrames") or 1) > 1:
             raise DicomError(
                 f"{where}: {ds.NumberOfFrames} frames without functional groups; not a supported layout"
             )
         ts = dc.check_transfer_syntax(ds, where)
-        slope, intercept = _rescale(ds, where)
-        plane = _plane(ds, ds, ds, ds, where)
+        slope, intercept = rescale(ds, where)
+        plane = frame_plane(ds, ds, ds, ds, where)
         frames.append(
-            _Frame(h.path, None, plane, slope, intercept, dc.stored_range(ds), ts, **_direct(h, ts))
+            Frame(h.path, None, plane, slope, intercept, dc.stored_range(ds), ts, **direct_fields(h, ts))
         )
     return frames
 
@@ -272,9 +218,9 @@ def _group_item(ds: Dataset, per_frame: Dataset | None, keyword: str) -> Dataset
     return None
 
 
-def _enhanced_frames(h: Header, tz: tzinfo, policy: Policy, warnings: list[str]) -> list[_Frame]:
+def _enhanced_frames(h: Header, tz: tzinfo, policy: Policy, warnings: list[str]) -> list[Frame]:
     ds = h.dataset
-    _check_pixel_module(ds, str(h.path))
+    check_pixel_module(ds, str(h.path))
     ts = dc.check_transfer_syntax(ds, h.path)
     n = int(ds.get("NumberOfFrames") or 1)
     per = ds.get("PerFrameFunctionalGroupsSequence") or []
@@ -288,14 +234,14 @@ def _enhanced_frames(h: Header, tz: tzinfo, policy: Policy, warnings: list[str])
             if item is None:
                 raise DicomError(f"{where}: functional group {keyword} is missing (per-frame and shared)")
             items[keyword] = item
-        plane = _plane(
+        plane = frame_plane(
             ds,
             items["PlanePositionSequence"],
             items["PlaneOrientationSequence"],
             items["PixelMeasuresSequence"],
             where,
         )
-        slope, intercept = _rescale(_group_item(ds, pf, "PixelValueTransformationSequence"), where)
+        slope, intercept = rescale(_group_item(ds, pf, "PixelValueTransformationSequence"), where)
         content = _group_item(ds, pf, "FrameContentSequence")
         acquired = None
         if content is not None:
@@ -308,179 +254,11 @@ def _enhanced_frames(h: Header, tz: tzinfo, policy: Policy, warnings: list[str])
                 warnings,
             )
         frames.append(
-            _Frame(h.path, i, plane, slope, intercept, dc.stored_range(ds), ts, acquired, **_direct(h, ts))
+            Frame(
+                h.path, i, plane, slope, intercept, dc.stored_range(ds), ts, acquired, **direct_fields(h, ts)
+            )
         )
     return frames
-
-
-def _nm_image_type(ds: Dataset) -> str:
-    image_type = ds.get("ImageType") or []
-    return str(image_type[2]).strip().upper() if len(image_type) > 2 else ""
-
-
-def _nm_tomo_frames(h: Header, policy: Policy, warnings: list[str]) -> list[_Frame]:
-    ds, where = h.dataset, str(h.path)
-    _check_pixel_module(ds, where)
-    detectors = ds.get("DetectorInformationSequence") or []
-    if not detectors:
-        raise DicomError(
-            f"{where}: NM RECON TOMO image has no Detector Information Sequence (0054,0022) with its position"
-        )
-    base = _plane(ds, detectors[0], detectors[0], ds, f"{where} (Detector Information Sequence)")
-    spacing = dc.float_or_none(ds.get("SpacingBetweenSlices"))
-    if spacing is None or spacing == 0:
-        spacing = dc.float_or_none(ds.get("SliceThickness"))
-        if spacing is None or spacing <= 0:
-            raise DicomError(
-                f"{where}: NM RECON TOMO image has neither Spacing Between Slices (0018,0088) "
-                "nor Slice Thickness (0018,0050)"
-            )
-        apply_policy(
-            policy,
-            f"{where}: no Spacing Between Slices (0018,0088); slice spacing taken from "
-            f"Slice Thickness {spacing} mm",
-            logger=logger,
-            warnings=warnings,
-            error=DicomError,
-        )
-    n = int(ds.get("NumberOfFrames") or 1)
-    slice_vector = [int(v) for v in (ds.get("SliceVector") or range(1, n + 1))]
-    if len(slice_vector) != n:
-        raise DicomError(f"{where}: Slice Vector (0054,0080) has {len(slice_vector)} entries for {n} frames")
-    slope, intercept = _rescale(ds, where)
-    ts = dc.check_transfer_syntax(ds, where)
-    origin = np.asarray(base.position_mm)
-    frames = []
-    for i, s in enumerate(slice_vector):
-        pos = origin + (s - 1) * spacing * base.normal
-        plane = dc.FramePlane(
-            f"{where} frame {i + 1}",
-            (pos[0], pos[1], pos[2]),
-            base.orientation,
-            base.pixel_spacing_mm,
-            base.rows,
-            base.columns,
-        )
-        frames.append(_Frame(h.path, i, plane, slope, intercept, dc.stored_range(ds), ts, **_direct(h, ts)))
-    return frames
-
-
-# -- pixels -----------------------------------------------------------------------------------
-def _put(out: npt.NDArray[Any], raw: npt.NDArray[Any], frame: _Frame) -> None:
-    if raw.shape != out.shape:
-        raise DicomError(
-            f"{frame.plane.source}: decoded pixel data has shape {raw.shape}, expected {out.shape}"
-        )
-    if out.dtype.kind == "f":
-        np.multiply(raw, frame.slope, out=out, casting="unsafe")
-        if frame.intercept:
-            out += np.float32(frame.intercept)
-    else:
-        out[...] = raw
-        if frame.intercept:
-            out += int(frame.intercept)
-
-
-def _read_direct(path: Path, jobs: list[tuple[_Frame, int]], out: npt.NDArray[Any]) -> bool:
-    """Read uncompressed frames straight from the file into the output (no decoder, no copy).
-
-    Equivalent to pydicom's native decoding (which, by default, neither masks unused high bits
-    nor byte-swaps little-endian data) for 8/16/32-bit little-endian greyscale frames. Returns
-    ``False``, having read nothing, when the Pixel Data element is not a plain native one (e.g.
-    an undefined length), so that pydicom decodes it instead.
-    """
-    first = jobs[0][0]
-    assert first.raw_dtype is not None
-    assert first.pixel_offset is not None
-    rows, columns = first.plane.rows, first.plane.columns
-    frame_bytes = rows * columns * first.raw_dtype.itemsize
-    explicit = first.transfer_syntax == pydicom.uid.ExplicitVRLittleEndian
-    buffer: npt.NDArray[Any] | None = None
-    with path.open("rb") as f:
-        f.seek(first.pixel_offset)
-        head = f.read(8)
-        if len(head) < 8 or head[:4] != _PIXEL_DATA_TAG:
-            raise DicomError(
-                f"{path}: Pixel Data (7FE0,0010) not found after the header; the file is corrupt"
-            )
-        if explicit and head[4:6] in (b"OB", b"OW", b"OD", b"OF", b"OL", b"OV", b"UN"):
-            length = int.from_bytes(f.read(4), "little")
-        elif explicit:
-            length = int.from_bytes(head[6:8], "little")
-        else:
-            length = int.from_bytes(head[4:8], "little")
-        if length == 0xFFFFFFFF:
-            return False
-        start = f.tell()
-        last = max(frame.index or 0 for frame, _ in jobs)
-        if length < frame_bytes * (last + 1):
-            raise DicomError(
-                f"{path}: Pixel Data (7FE0,0010) holds {length} bytes but {frame_bytes * (last + 1)} are "
-                f"needed for {last + 1} frame(s) of {rows}x{columns}; the file is truncated or corrupt"
-            )
-        for frame, k in jobs:
-            f.seek(start + (frame.index or 0) * frame_bytes)
-            target = out[k]
-            direct = target.dtype == frame.raw_dtype and frame.slope == 1.0 and frame.intercept == 0.0
-            if direct:
-                got = f.readinto(target.data.cast("B"))
-            else:
-                if buffer is None:
-                    buffer = np.empty((rows, columns), dtype=frame.raw_dtype)
-                got = f.readinto(buffer.data.cast("B"))
-            if got != frame_bytes:
-                raise DicomError(
-                    f"{path}: the file ends after {got} of the {frame_bytes} bytes of pixel data of "
-                    f"frame {(frame.index or 0) + 1}; the file is truncated"
-                )
-            if not direct:
-                assert buffer is not None
-                _put(target, buffer, frame)
-    return True
-
-
-def _decode_file(path: Path, jobs: list[tuple[_Frame, int]], out: npt.NDArray[Any]) -> None:
-    ts = jobs[0][0].transfer_syntax
-    try:
-        if jobs[0][0].raw_dtype is not None and _read_direct(path, jobs, out):
-            return
-        deflated = ts == pydicom.uid.DeflatedExplicitVRLittleEndian
-        plugin = _PREFERRED_PLUGINS.get(ts, "")
-        if plugin and plugin not in get_decoder(ts).available_plugins:
-            plugin = ""
-        if jobs[0][0].index is None:
-            if deflated:
-                raw = pixel_array(pydicom.dcmread(path))
-            else:
-                raw = pixel_array(path, transfer_syntax_uid=ts, decoding_plugin=plugin)
-            _put(out[jobs[0][1]], raw, jobs[0][0])
-            return
-        wanted = {frame.index: (frame, k) for frame, k in jobs}
-        src: Path | Dataset = pydicom.dcmread(path) if deflated else path
-        options: dict[str, Any] = {} if deflated else {"transfer_syntax_uid": ts}
-        for i, raw in enumerate(iter_pixels(src, decoding_plugin=plugin, **options)):
-            if i in wanted:
-                frame, k = wanted[i]
-                _put(out[k], raw, frame)
-    except DicomError:
-        raise
-    except Exception as exc:  # decoders raise ValueError, RuntimeError, struct.error, …
-        raise DicomError(
-            f"{path}: cannot decode the pixel data ({ts.name}): {type(exc).__name__}: {exc}. "
-            "The file may be truncated or corrupt."
-        ) from exc
-
-
-def _load_pixels(frames: list[_Frame], order: list[int]) -> npt.NDArray[Any]:
-    dtype = dc.output_dtype([f.stored for f in frames], [(f.slope, f.intercept) for f in frames])
-    first = frames[0].plane
-    out = np.empty((len(frames), first.rows, first.columns), dtype=dtype)
-    by_file: dict[Path, list[tuple[_Frame, int]]] = {}
-    for k, i in enumerate(order):
-        by_file.setdefault(frames[i].path, []).append((frames[i], k))
-    for p, jobs in by_file.items():
-        _decode_file(p, jobs, out)
-    return out
 
 
 # -- metadata ---------------------------------------------------------------------------------
@@ -540,7 +318,8 @@ def _identity(ds: Dataset, where: str, policy: Policy, warnings: list[str]) -> P
     )
 
 
-def _timezone(ds: Dataset, where: str, assume: tzinfo, policy: Policy, warnings: list[str]) -> tzinfo:
+def series_timezone(ds: Dataset, where: str, assume: tzinfo, policy: Policy, warnings: list[str]) -> tzinfo:
+    """Zone of the local DICOM times of ``ds``: its Timezone Offset From UTC, else ``assume``."""
     try:
         tz, assumed = dc.resolve_timezone(ds, assume)
     except ValueError as exc:
@@ -560,9 +339,9 @@ def _timezone(ds: Dataset, where: str, assume: tzinfo, policy: Policy, warnings:
     return tz
 
 
-def _build(
+def build_volume(
     headers: list[Header],
-    frames: list[_Frame],
+    frames: list[Frame],
     *,
     modality: str,
     source: str,
@@ -571,8 +350,9 @@ def _build(
     warnings: list[str],
     single_slice_step_mm: float,
 ) -> Volume:
+    """Stack ``frames`` into a :class:`Volume` with its pixels and :class:`SeriesMetadata`."""
     order, affine = dc.stack_planes([f.plane for f in frames], single_slice_step_mm=single_slice_step_mm)
-    array = _load_pixels(frames, order)
+    array = load_pixels(frames, order)
     first = headers[0].dataset
     where = str(headers[0].path)
     units = value_unit_of(first, modality, source=where, policy=policy, warnings=warnings)
@@ -613,6 +393,7 @@ def _build(
         slice_thickness_mm=thickness,
         sop_instance_uids=sop_uids,
         transfer_syntax_uid=str(frames[0].transfer_syntax),
+        frame_duration_s=_frame_duration_s(first),
         study_datetime=study,
         identity=_identity(first, where, policy, warnings),
         radiopharmaceutical=radiopharmaceutical,
@@ -627,6 +408,13 @@ def _build(
         acquisition_datetime=min(times) if times else None,
         metadata=metadata,
     )
+
+
+def _frame_duration_s(ds: Dataset) -> float | None:
+    """Actual Frame Duration (0018,1242, ms) in seconds; ``None`` when absent, malformed or not
+    positive (nelm writes 0 for a planar NM file whose duration is unknown)."""
+    ms = dc.float_or_none(ds.get("ActualFrameDuration"))
+    return ms / 1000.0 if ms is not None and ms > 0 else None
 
 
 def _single_step(ds: Dataset) -> float:
@@ -677,14 +465,14 @@ def read_series(
     warnings: list[str] = []
     headers, source = _select_headers(path, series_uid, policy, warnings)
     first = headers[0]
-    modality = _modality_of(first.dataset)
+    modality = modality_of(first.dataset)
     if modality is None:
         sop = dc.sop_class_uid_of(first.dataset)
         raise DicomError(
             f"{first.path}: SOP Class {sop} ({UID(sop).name if sop else 'none'}) is not an image nelm "
             "loads as a volume; supported: CT, MR, PET (also Enhanced/Legacy Converted) and NM Image Storage"
         )
-    tz = _timezone(first.dataset, str(first.path), assume_timezone, policy, warnings)
+    tz = series_timezone(first.dataset, str(first.path), assume_timezone, policy, warnings)
     common: dict[str, Any] = {
         "modality": modality,
         "source": source,
@@ -698,11 +486,11 @@ def read_series(
                 f"{source}: {len(headers)} NM files in one series; NM images are multi-frame files: "
                 "read each file on its own"
             )
-        image_type = _nm_image_type(first.dataset)
-        if image_type in _TOMO_TYPES:
-            frames = _nm_tomo_frames(first, policy, warnings)
-            return _build(headers, frames, single_slice_step_mm=1.0, **common)
-        if image_type in _PLANAR_TYPES:
+        image_type = nm_image_type(first.dataset)
+        if image_type in TOMO_TYPES:
+            frames = nm_tomo_frames(first, policy, warnings)
+            return build_volume(headers, frames, single_slice_step_mm=1.0, **common)
+        if image_type in PLANAR_TYPES:
             views = read_nm_planar(first.path, policy=policy, assume_timezone=assume_timezone)
             if len(views) == 1:
                 return next(iter(views.values()))
@@ -721,90 +509,4 @@ def read_series(
         frames = [f for h in headers for f in _enhanced_frames(h, tz, policy, warnings)]
     else:
         frames = _single_frames(headers)
-    return _build(headers, frames, single_slice_step_mm=_single_step(first.dataset), **common)
-
-
-def _view_name(ds: Dataset, detector: int) -> str:
-    detectors = ds.get("DetectorInformationSequence") or []
-    if 1 <= detector <= len(detectors):
-        codes = detectors[detector - 1].get("ViewCodeSequence") or []
-        if codes:
-            meaning = dc.text_of(codes[0], "CodeMeaning").upper()
-            meaning = meaning.removesuffix(" PROJECTION").strip()
-            if meaning:
-                return meaning.replace(" ", "_")
-    return f"DETECTOR{detector}"
-
-
-def read_nm_planar(
-    path: str | os.PathLike[str],
-    *,
-    policy: Policy = Policy.WARN,
-    assume_timezone: tzinfo = UTC,
-) -> dict[str, Volume]:
-    """Read a planar NM file (STATIC, WHOLE BODY) as one single-slice volume per view.
-
-    Views are named from the View Code Sequence (0054,0220) of each detector
-    (``"ANTERIOR"``, ``"POSTERIOR"`` …), else ``"DETECTOR<n>"``; with several energy windows
-    the window name (or ``"EW<n>"``) is appended. Geometry follows nelm's planar convention
-    (module docstring).
-
-    Raises
-    ------
-    DicomError
-        Not an NM file, or a view with more than one frame (dynamic/gated planar).
-    """
-    p = Path(path)
-    warnings: list[str] = []
-    header = scan_files([p], policy=policy, strict=True)[0]
-    ds = header.dataset
-    if _modality_of(ds) != "NM":
-        raise DicomError(f"{p}: not an NM image (SOP Class {dc.sop_class_uid_of(ds)})")
-    _check_pixel_module(ds, str(p))
-    n = int(ds.get("NumberOfFrames") or 1)
-    detectors = [int(v) for v in (ds.get("DetectorVector") or [1] * n)]
-    windows = [int(v) for v in (ds.get("EnergyWindowVector") or [1] * n)]
-    n_windows = int(ds.get("NumberOfEnergyWindows") or 1)
-    if len(detectors) != n or len(windows) != n:
-        raise DicomError(
-            f"{p}: Detector Vector/Energy Window Vector lengths do not match Number of Frames {n}"
-        )
-    spacing = _floats(_required(ds, "PixelSpacing", "(0028,0030)", str(p)), 2, "PixelSpacing", str(p))
-    slope, intercept = _rescale(ds, str(p))
-    ts = dc.check_transfer_syntax(ds, p)
-    tz = _timezone(ds, str(p), assume_timezone, policy, warnings)
-    energy = ds.get("EnergyWindowInformationSequence") or []
-    frames: dict[str, _Frame] = {}
-    for i in range(n):
-        name = _view_name(ds, detectors[i])
-        if n_windows > 1:
-            w = windows[i]
-            label = dc.text_of(energy[w - 1], "EnergyWindowName") if 1 <= w <= len(energy) else ""
-            name += "_" + (label.upper().replace(" ", "_") or f"EW{w}")
-        if name in frames:
-            raise DicomError(
-                f"{p}: view {name} has more than one frame (dynamic or gated planar NM is not supported)"
-            )
-        orientation = dc.planar_orientation(name)
-        plane = dc.FramePlane(
-            f"{p} frame {i + 1} ({name})",
-            (0.0, 0.0, 0.0),
-            orientation,
-            (spacing[0], spacing[1]),
-            int(ds.Rows),
-            int(ds.Columns),
-        )
-        frames[name] = _Frame(p, i, plane, slope, intercept, dc.stored_range(ds), ts, **_direct(header, ts))
-    views = {}
-    for name, frame in frames.items():
-        views[name] = _build(
-            [header],
-            [frame],
-            modality="NM",
-            source=f"{p} [{name}]",
-            tz=tz,
-            policy=policy,
-            warnings=list(warnings),
-            single_slice_step_mm=1.0,
-        )
-    return views
+    return build_volume(headers, frames, single_slice_step_mm=_single_step(first.dataset), **common)

@@ -228,11 +228,16 @@ class TareConfig:
         _positive(self.tn_ratio, "TareConfig.tn_ratio")
         if not 0.5 <= self.tn_ratio <= 20.0:
             raise ConfigError(f"phantom config: TareConfig.tn_ratio must be 0.5–20, got {self.tn_ratio}")
-        _fraction(self.lung_shunt_fraction, "TareConfig.lung_shunt_fraction")
-        if self.lung_shunt_fraction > 0.5:
+        lsf = self.lung_shunt_fraction
+        if not isinstance(lsf, bool) and isinstance(lsf, (int, float)) and 1.0 < lsf <= 100.0:
             raise ConfigError(
-                f"phantom config: TareConfig.lung_shunt_fraction {self.lung_shunt_fraction} is above 0.5; "
-                "give the fraction (0.06), not a percentage"
+                f"phantom config: TareConfig.lung_shunt_fraction {lsf} is above 1; "
+                "give the fraction (e.g. 0.06), not a percentage"
+            )
+        _fraction(lsf, "TareConfig.lung_shunt_fraction")
+        if lsf > 0.5:
+            raise ConfigError(
+                f"phantom config: TareConfig.lung_shunt_fraction {lsf} is above 0.5, beyond any treatable shunt"
             )
         _positive(self.maa_activity_mbq, "TareConfig.maa_activity_mbq")
         _positive(self.maa_days_after_baseline, "TareConfig.maa_days_after_baseline")
