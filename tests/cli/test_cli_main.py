@@ -30,7 +30,8 @@ def test_bad_input_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["info", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0
-    assert err.startswith("nelm info: error:") and "missing" in err
+    assert err.startswith("nelm info: error:")
+    assert "missing" in err
     assert "Traceback" not in err
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import tempfile
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from nelm.errors import GeometryError, InputError, UnitsError
 from nelm.imaging import Geometry, PatientIdentity, Radiopharmaceutical, SeriesMetadata, ValueUnit, Volume
 from nelm.imaging.dicom_common import planar_geometry
 from nelm.imaging.dicom_read import read_nm_planar, read_series
-from nelm.imaging.dicom_write import write_planar_nm, write_series
+from nelm.imaging.dicom_write import UNKNOWN_FRAME_DURATION_MS, write_planar_nm, write_series
 from nelm.policy import Policy
 
 CET = timezone(timedelta(hours=1))
@@ -331,6 +332,50 @@ def test_nm_planar_views_round_trip(tmp_path: Path) -> None:
     for name, view in views.items():
         np.testing.assert_array_equal(back[name].array, view.array)
         assert back[name].geometry.same_as(view.geometry)
+
+
+def _planar_views(frame_duration_s: float | None) -> dict[str, Volume]:
+    rng = np.random.default_rng(9)
+    return {
+        name: Volume(
+            array=rng.poisson(100, (1, 16, 8)).astype(np.uint16),
+            geometry=planar_geometry(16, 8, (4.8, 4.8), name),
+            modality="NM",
+            units=ValueUnit.COUNTS,
+            acquisition_datetime=WHEN,
+            metadata=SeriesMetadata(identity=IDENTITY, frame_duration_s=frame_duration_s),
+        )
+        for name in ("ANTERIOR", "POSTERIOR")
+    }
+
+
+def test_frame_duration_round_trips_for_pet_and_planar_nm(tmp_path: Path) -> None:
+    pet = _pet()
+    pet = replace(pet, metadata=replace(pet.metadata, frame_duration_s=180.0))
+    files = write_series(pet, tmp_path / "pt")
+    assert {int(pydicom.dcmread(f).ActualFrameDuration) for f in files} == {180000}  # IS, ms
+    assert read_series(tmp_path / "pt").metadata.frame_duration_s == 180.0
+    path = write_planar_nm(_planar_views(299.9996), tmp_path / "planar.dcm")
+    assert pydicom.dcmread(path).ActualFrameDuration == 300000  # rounded to whole ms
+    back = read_nm_planar(path, policy=Policy.RAISE)
+    assert [v.metadata.frame_duration_s for v in back.values()] == [300.0, 300.0]
+
+
+def test_unknown_frame_duration(tmp_path: Path) -> None:
+    (first, *_) = write_series(_pet(), tmp_path / "pt")
+    assert pydicom.dcmread(first).ActualFrameDuration is None  # PET Image: Type 2, empty
+    assert read_series(tmp_path / "pt").metadata.frame_duration_s is None
+    path = write_planar_nm(_planar_views(None), tmp_path / "planar.dcm")
+    assert pydicom.dcmread(path).ActualFrameDuration == UNKNOWN_FRAME_DURATION_MS == 0  # NM: Type 1C
+    back = read_nm_planar(path, policy=Policy.RAISE)
+    assert [v.metadata.frame_duration_s for v in back.values()] == [None, None]
+
+
+@pytest.mark.parametrize("seconds", [-1.0, 0.0, 0.0004, math.inf, math.nan, 3e6])
+def test_unwritable_frame_duration_is_refused(tmp_path: Path, seconds: float) -> None:
+    with pytest.raises(InputError, match=r"Actual Frame Duration \(0018,1242\)"):
+        write_planar_nm(_planar_views(seconds), tmp_path / "planar.dcm")
+    assert not (tmp_path / "planar.dcm").exists()
 
 
 # -- compression, determinism, atomicity -------------------------------------------------------

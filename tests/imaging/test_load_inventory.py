@@ -18,7 +18,7 @@ from nelm.imaging.nifti import write_labelmap, write_nifti
 
 def _ct(shape: tuple[int, int, int] = (6, 32, 32)) -> Volume:
     g = Geometry.from_spacing(shape, (2.5, 1.0, 1.0), (-16.0, -16.0, 100.0))
-    z, y, x = np.indices(shape)
+    _z, y, x = np.indices(shape)
     arr = np.where((y - 16) ** 2 + (x - 16) ** 2 < 100, 60, -1000).astype(np.int16)
     meta = SeriesMetadata(
         series_description="test CT", study_instance_uid="1.2.3.4", series_instance_uid="1.2.3.4.5"

@@ -279,6 +279,27 @@ def test_empty_roi_is_left_out(tmp_path: Path, caplog: pytest.LogCaptureFixture)
         read_rtstruct(path, reference(), policy=Policy.RAISE)
 
 
+def test_policy_messages_are_kept_in_the_label_maps(tmp_path: Path) -> None:
+    path = make_rtstruct(
+        tmp_path / "rs.dcm",
+        [
+            ("planned", []),
+            ("marker", [("POINT", np.array([[0.0, 0.0, z_of(2)]]))]),
+            ("liver", [("CLOSED_PLANAR", square(0.0, 0.0, z_of(1), 10.0))]),
+        ],
+    )
+    lm = read_rtstruct(path, reference())
+    assert len(lm.warnings) == 3
+    left_out, point, empty = lm.warnings
+    assert "ROI 'planned' (number 10) has no contours" in left_out
+    assert "contour 1 is POINT" in point
+    assert "ROI 'marker' covers no voxel centre" in empty
+    rois = read_rtstruct_rois(path, reference())
+    assert rois["marker"].warnings == (left_out, point, empty)
+    assert rois["liver"].warnings == (left_out,)  # file-level messages only
+    assert read_rtstruct(path, reference(), policy=Policy.IGNORE).warnings == ()
+
+
 def test_contour_outside_grid_slices(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = make_rtstruct(
         tmp_path / "rs.dcm", [("high", [("CLOSED_PLANAR", square(0.0, 0.0, z_of(7), 10.0))])]

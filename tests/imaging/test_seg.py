@@ -22,9 +22,9 @@ from pydicom.uid import generate_uid
 from nelm import RESEARCH_USE_DISCLAIMER
 from nelm.errors import DicomError, GeometryError, InputError, MaskError
 from nelm.imaging import Geometry, Label, LabelMap, PatientIdentity, SeriesMetadata, ValueUnit, Volume
-from nelm.imaging import seg as seg_module
 from nelm.imaging.dicom_write import write_series
 from nelm.imaging.seg import property_codes, read_seg, read_seg_segments, tracking_uid_for, write_seg
+from nelm.imaging.seg import write as seg_module
 from nelm.policy import Policy
 
 SHAPE = (4, 12, 10)
@@ -370,6 +370,18 @@ def test_all_empty_seg_reads_with_policy(tmp_path: Path, caplog: pytest.LogCaptu
     with caplog.at_level(logging.WARNING, logger="nelm.imaging.seg"):
         read_seg(out, policy=Policy.IGNORE)
     assert caplog.text == ""
+
+
+def test_all_empty_seg_warning_is_kept_in_the_label_maps(tmp_path: Path) -> None:
+    g = expected_grid()
+    lm = LabelMap(np.zeros(g.shape, np.uint8), g, {1: Label(1, "lesion", "L"), 2: Label(2, "liver")})
+    out = write_seg(lm, ct_series(), tmp_path / "empty.dcm", omit_empty_frames=False)
+    (warning,) = read_seg(out).warnings
+    assert "every segment is empty (lesion, liver)" in warning
+    parts = read_seg_segments(out, reference=g)
+    assert [m.warnings for m in parts.values()] == [(warning,), (warning,)]
+    assert read_seg(out, policy=Policy.IGNORE).warnings == ()
+    assert read_seg(write_seg(sample_labelmap(), ct_series(), tmp_path / "s.dcm")).warnings == ()
 
 
 # -- bad input -----------------------------------------------------------------------------------

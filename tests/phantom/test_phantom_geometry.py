@@ -179,3 +179,23 @@ def test_lungs_stay_above_the_liver() -> None:
     liver_top = a.liver.bounds()[1][2]
     lung_bottom = min(a.lung_right.bounds()[0][2], a.lung_left.bounds()[0][2])
     assert lung_bottom - liver_top >= 10.0
+
+
+def test_organs_are_disjoint_and_inside_the_body() -> None:
+    """Summed organ fractions never exceed one, and every organ lies within the inner body."""
+    from nelm.phantom.config import AcquisitionConfig
+    from nelm.phantom.scene import ORGANS, anatomy_scene
+    from nelm.phantom.studies import study_grids
+
+    g = study_grids(1.0, AcquisitionConfig())["pet"]
+    scene = anatomy_scene(build_anatomy(1.0), g)
+    inner = scene.fields["body_inner"].full_fraction(g.shape)
+    total = np.zeros(g.shape, dtype=np.float64)
+    owners = np.zeros(g.shape, dtype=np.int16)
+    for organ in ORGANS:
+        f = scene.fields[organ].full_fraction(g.shape)
+        assert np.all(f <= inner + 1e-6), organ
+        total += f
+        owners += scene.fields[organ].full_inside(g.shape)
+    assert total.max() <= 1.0 + 1e-6
+    assert owners.max() == 1  # no voxel centre belongs to two organs

@@ -15,9 +15,11 @@ import pytest
 from pydicom.uid import generate_uid
 from scipy import ndimage
 
+from nelm.imaging.geometry import Geometry
 from nelm.imaging.metadata import ValueUnit
 from nelm.phantom import PhantomConfig, SyntheticPatient, generate_patient
 from nelm.phantom.studies import planar_projection
+from nelm.phantom.truth import LesionTruth
 
 Y90_T_HALF_H = 64.1
 GA68_T_HALF_S = 4057.7
@@ -32,7 +34,7 @@ def _interior(mask: np.ndarray, iterations: int = 1) -> np.ndarray:
     return ndimage.binary_erosion(mask, structure=np.ones((3, 3, 3), bool), iterations=iterations)
 
 
-def _xyz(geometry):  # type: ignore[no-untyped-def]
+def _xyz(geometry: Geometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """LPS x, y, z of the voxel centres of an axial grid as broadcastable arrays."""
     assert geometry.orientation == "SPL"
     (ox, oy, oz), (sz, sy, sx) = geometry.origin_mm, geometry.spacing_mm
@@ -42,7 +44,7 @@ def _xyz(geometry):  # type: ignore[no-untyped-def]
     return x, y, z
 
 
-def _far_from_lesions(patient: SyntheticPatient, tp: str, geometry, margin_mm: float) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _far_from_lesions(patient: SyntheticPatient, tp: str, geometry: Geometry, margin_mm: float) -> np.ndarray:
     """Voxels whose centres are farther than ``margin_mm`` from every lesion's bounding sphere."""
     x, y, z = _xyz(geometry)
     far = np.ones(geometry.shape, dtype=bool)
@@ -54,7 +56,7 @@ def _far_from_lesions(patient: SyntheticPatient, tp: str, geometry, margin_mm: f
     return far
 
 
-def _lesion_core(les, geometry, shrink_mm: float) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _lesion_core(les: LesionTruth, geometry: Geometry, shrink_mm: float) -> np.ndarray:
     """Voxel centres inside the lesion ellipsoid shrunk by ``shrink_mm`` on every semi-axis."""
     x, y, z = _xyz(geometry)
     (cx, cy, cz), (a, b, c) = les.centroid_lps_mm, (s - shrink_mm for s in les.semi_axes_mm)

@@ -15,14 +15,16 @@ import sys
 from collections.abc import Sequence
 
 from nelm import RESEARCH_USE_DISCLAIMER, __version__
-from nelm.cli import demo, info, phantom
+from nelm.cli import demo as demo_command
+from nelm.cli import info as info_command
+from nelm.cli import phantom as phantom_command
 from nelm.errors import InputError, NelmError
 
 __all__ = ["build_parser", "main"]
 
 logger = logging.getLogger("nelm")
 
-_SUBCOMMANDS = (phantom, info, demo)
+_SUBCOMMANDS = (phantom_command, info_command, demo_command)
 
 
 def build_parser() -> argparse.ArgumentParser:

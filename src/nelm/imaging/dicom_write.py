@@ -27,6 +27,11 @@ and the identity), so the same input always gives byte-identical files. A volume
 still carries the Series Instance UID of a source series keeps it: clear it
 (``dataclasses.replace``) when writing derived data as a new series.
 
+Frame duration: :attr:`~nelm.imaging.metadata.SeriesMetadata.frame_duration_s` is written as
+Actual Frame Duration (0018,1242; VR IS, so in whole milliseconds, rounded) for PET (Type 2 in
+the PET Image module: left empty when unknown) and planar NM (Type 1C in the NM Image module,
+required for STATIC and WHOLE BODY images: :data:`UNKNOWN_FRAME_DURATION_MS` when unknown).
+
 Every file says "for research use" in Image Comments (0020,4000). Output folders are written
 atomically (:func:`nelm.atomic.atomic_dir`).
 """
@@ -34,6 +39,7 @@ atomically (:func:`nelm.atomic.atomic_dir`).
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -59,7 +65,7 @@ from nelm.imaging.metadata import ValueUnit
 from nelm.imaging.volume import Volume
 from nelm.policy import Policy, apply_policy
 
-__all__ = ["WRITABLE_TRANSFER_SYNTAXES", "write_planar_nm", "write_series"]
+__all__ = ["UNKNOWN_FRAME_DURATION_MS", "WRITABLE_TRANSFER_SYNTAXES", "write_planar_nm", "write_series"]
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +80,14 @@ WRITABLE_TRANSFER_SYNTAXES: Final[frozenset[str]] = frozenset(
         pydicom.uid.JPEG2000Lossless,
     }
 )
+
+#: Actual Frame Duration (0018,1242, ms) written for planar NM when the volume's
+#: ``frame_duration_s`` is ``None``. The attribute must have a value there (Type 1C, PS3.3
+#: C.8.4.8 NM Image module) but nelm does not invent a duration: 0 ms cannot be a real
+#: acquisition, so it reads as "not known", and nelm's reader turns it back into ``None``.
+#: No policy message: nothing is lost or altered.
+UNKNOWN_FRAME_DURATION_MS: Final[int] = 0
+_MAX_IS: Final[int] = 2**31 - 1  # IS: a signed 32-bit integer (PS3.5 6.2)
 
 _PET_UNITS: Final[dict[ValueUnit, str]] = {
     ValueUnit.BQ_PER_ML: "BQML",
@@ -143,6 +157,20 @@ def _quantise_nm(values: npt.NDArray[np.float64], where: str) -> tuple[npt.NDArr
     peak = float(values.max())
     slope_text, slope = _ds(peak / _NM_HEADROOM if peak > 0 else 1.0)
     return np.rint(values / slope).astype(np.uint16), slope_text
+
+
+def _frame_duration_ms(volume: Volume) -> str | None:
+    """Actual Frame Duration (0018,1242) as IS text in whole ms, or ``None`` when not known."""
+    seconds = volume.metadata.frame_duration_s
+    if seconds is None:
+        return None
+    ms = round(seconds * 1000.0) if math.isfinite(seconds) else 0
+    if not 1 <= ms <= _MAX_IS:
+        raise InputError(
+            f"{volume.metadata.source or 'volume'}: frame duration {seconds!r} s cannot be written as "
+            f"Actual Frame Duration (0018,1242), whole milliseconds from 1 to {_MAX_IS}"
+        )
+    return str(ms)
 
 
 # -- shared modules ---------------------------------------------------------------------------
@@ -329,6 +357,7 @@ def _slice_datasets(volume: Volume, policy: Policy, warnings: list[str]) -> list
         stored_ct, slope_ct, intercept_ct = _quantise_ct(values)
         sop_class = pydicom.uid.CTImageStorage
     rp = volume.metadata.radiopharmaceutical
+    duration_ms = _frame_duration_ms(volume) if is_pet else None
     datasets = []
     n = volume.shape[0]
     for k in range(n):
@@ -355,7 +384,7 @@ def _slice_datasets(volume: Volume, policy: Policy, warnings: list[str]) -> list
             if ds.DecayCorrection != "NONE":
                 ds.DecayFactor = _ds(rp.decay_factor if rp is not None and rp.decay_factor else 1.0)[0]
             ds.FrameReferenceTime = "0"
-            ds.ActualFrameDuration = ""
+            ds.ActualFrameDuration = duration_ms or ""  # Type 2
             ds.RescaleIntercept, ds.RescaleSlope = "0", slope
             ds.RadiopharmaceuticalInformationSequence = _radiopharmaceutical_sequence(volume)
             ds.PatientOrientationCodeSequence = Sequence([])
@@ -504,7 +533,8 @@ def write_series(
     Raises
     ------
     InputError
-        Unsupported modality, lossy or unknown transfer syntax, NaN voxels, a non-empty folder.
+        Unsupported modality, lossy or unknown transfer syntax, NaN voxels, a non-empty folder,
+        a PET frame duration that is not 1 ms to 2**31 − 1 ms.
     UnitsError
         Units the modality cannot carry.
     GeometryError
@@ -542,12 +572,15 @@ def write_planar_nm(
     View Code Sequence (CID 26 codes for anterior/posterior). Planar NM has no patient
     position: a view whose grid differs from nelm's planar convention
     (:func:`~nelm.imaging.dicom_common.planar_geometry`) is reported by ``policy`` and will read
-    back on the convention's grid. Metadata, identity and time come from the first view.
+    back on the convention's grid. Metadata, identity, time and frame duration come from the
+    first view; Actual Frame Duration is :data:`UNKNOWN_FRAME_DURATION_MS` when the duration is
+    not known.
 
     Raises
     ------
     InputError
-        No views, views that are not one-slice NM volumes or differ in size or spacing.
+        No views, views that are not one-slice NM volumes or differ in size or spacing, or a
+        frame duration that is not 1 ms to 2**31 − 1 ms.
     """
     if not views:
         raise InputError("write_planar_nm needs at least one view")
@@ -595,6 +628,7 @@ def write_planar_nm(
     ds.DetectorInformationSequence = Sequence([_detector_item(n) for n in names])
     ds.PatientOrientation = _patient_orientation(first)
     ds.PixelSpacing = [_ds(first.spacing_mm[1])[0], _ds(first.spacing_mm[2])[0]]
+    ds.ActualFrameDuration = _frame_duration_ms(first) or str(UNKNOWN_FRAME_DURATION_MS)  # Type 1C
     if slope is not None:
         ds.RescaleIntercept, ds.RescaleSlope = "0", slope
     _pixel_module(ds, stored)

@@ -140,7 +140,7 @@ def _series_item(info: SeriesInfo, policy: Policy) -> Item:
     if info.sop_class_uid in SEG_SOP_CLASS_UIDS:
         segs = read_seg_segments(info.files[0], policy=policy)
         labels = [lab for lm in segs.values() for lab in lm.labels.values()]
-        details = {
+        details: dict[str, Any] = {
             "segments": [
                 {"number": k, "name": lab.name, "tracking_id": lab.tracking_id}
                 for k, lab in zip(segs, labels, strict=True)
@@ -158,7 +158,7 @@ def _series_item(info: SeriesInfo, policy: Policy) -> Item:
         except NelmError:
             views = {}
         if views:
-            details: dict[str, Any] = {name: _volume_details(v) for name, v in views.items()}
+            details = {name: _volume_details(v) for name, v in views.items()}
             return Item(str(info.files[0]), "dicom-planar", f"planar NM, views {', '.join(views)}", details)
     vol = read_series(list(info.files), policy=policy)
     item = _volume_item(where, "dicom-series", vol)

@@ -170,6 +170,11 @@ class _StructureSet:
     series_uids: frozenset[str]
 
 
+#: One selected ROI ready to rasterise: label position, the ROI, its (row, column) polygons per
+#: slice index, and the policy messages about it.
+_Prepared = tuple[int, _Roi, dict[int, list[npt.NDArray[np.float64]]], list[str]]
+
+
 def _read_dataset(path: Path) -> Dataset:
     if not path.is_file():
         raise InputError(f"RTSTRUCT file {path} does not exist")
@@ -285,7 +290,7 @@ def _select(ss: _StructureSet, rois: Sequence[str] | None) -> list[_Roi]:
 # Placement
 # ---------------------------------------------------------------------------------------------
 def _check_frame_of_reference(
-    ss: _StructureSet, selected: list[_Roi], reference: Volume | Geometry, policy: Policy
+    ss: _StructureSet, selected: list[_Roi], reference: Volume | Geometry, policy: Policy, warnings: list[str]
 ) -> Geometry:
     if not isinstance(reference, Volume):
         return reference
@@ -306,13 +311,14 @@ def _check_frame_of_reference(
             f"RTSTRUCT {ss.path} references series {sorted(ss.series_uids)}, not the reference image "
             f"{name} (series {meta.series_instance_uid}); rasterising in the shared frame of reference",
             logger=logger,
+            warnings=warnings,
             error=GeometryError,
         )
     return reference.geometry
 
 
 def _roi_slices(
-    ss: _StructureSet, roi: _Roi, grid: Geometry, policy: Policy
+    ss: _StructureSet, roi: _Roi, grid: Geometry, policy: Policy, warnings: list[str]
 ) -> dict[int, list[npt.NDArray[np.float64]]]:
     """Contours of one ROI as (row, column) polygons, grouped by slice index."""
     by_slice: dict[int, list[npt.NDArray[np.float64]]] = defaultdict(list)
@@ -325,6 +331,7 @@ def _roi_slices(
                 f"{where} is {contour.geometric_type or 'of unknown type'}, not CLOSED_PLANAR; "
                 "it encloses no area and is skipped",
                 logger=logger,
+                warnings=warnings,
                 error=MaskError,
             )
             continue
@@ -333,6 +340,7 @@ def _roi_slices(
                 policy,
                 f"{where} has {len(contour.points_mm)} points; a closed polygon needs 3. Skipped",
                 logger=logger,
+                warnings=warnings,
                 error=MaskError,
             )
             continue
@@ -351,6 +359,7 @@ def _roi_slices(
                 policy,
                 f"{where} lies on slice index {k}, outside the reference grid (0..{n_slices - 1}); skipped",
                 logger=logger,
+                warnings=warnings,
                 error=GeometryError,
             )
             continue
@@ -360,6 +369,7 @@ def _roi_slices(
                 policy,
                 f"{where} extends beyond the in-plane extent of the reference grid; clipped to it",
                 logger=logger,
+                warnings=warnings,
                 error=GeometryError,
             )
         by_slice[k].append(rc)
@@ -371,10 +381,13 @@ def _prepare(
     reference: Volume | Geometry,
     rois: Sequence[str] | None,
     policy: Policy,
-) -> tuple[_StructureSet, Geometry, list[tuple[int, _Roi, dict[int, list[npt.NDArray[np.float64]]]]]]:
+    warnings: list[str],
+) -> tuple[_StructureSet, Geometry, list[_Prepared]]:
+    """Parse, select and check the ROIs; file-level policy messages go to ``warnings``, those
+    about one ROI's contours to its own list in the result."""
     ss = _parse(Path(path))
     selected = _select(ss, rois)
-    grid = _check_frame_of_reference(ss, selected, reference, policy)
+    grid = _check_frame_of_reference(ss, selected, reference, policy, warnings)
     prepared = []
     for position, roi in enumerate(selected, start=1):
         if not roi.contours:
@@ -382,19 +395,22 @@ def _prepare(
                 policy,
                 f"RTSTRUCT {ss.path} ROI {roi.name!r} (number {roi.number}) has no contours; left out",
                 logger=logger,
+                warnings=warnings,
                 error=MaskError,
             )
             continue
-        prepared.append((position, roi, _roi_slices(ss, roi, grid, policy)))
+        roi_warnings: list[str] = []
+        prepared.append((position, roi, _roi_slices(ss, roi, grid, policy, roi_warnings), roi_warnings))
     return ss, grid, prepared
 
 
-def _warn_if_empty(ss: _StructureSet, roi: _Roi, voxels: int, policy: Policy) -> None:
+def _warn_if_empty(ss: _StructureSet, roi: _Roi, voxels: int, policy: Policy, warnings: list[str]) -> None:
     if voxels == 0:
         apply_policy(
             policy,
             f"RTSTRUCT {ss.path} ROI {roi.name!r} covers no voxel centre of the reference grid",
             logger=logger,
+            warnings=warnings,
             error=MaskError,
         )
 
@@ -425,7 +441,8 @@ def read_rtstruct(
     policy:
         What to do with tolerable problems: non-closed contours, ROIs without contours, contours
         on slices outside the grid or partly outside it, a referenced series other than the
-        reference's.
+        reference's. Under ``Policy.WARN`` the messages are logged and kept in the returned
+        map's ``warnings``.
 
     Raises
     ------
@@ -439,12 +456,13 @@ def read_rtstruct(
     GeometryError
         A contour is not in a slice plane of the reference, or the frames of reference differ.
     """
-    ss, grid, prepared = _prepare(path, reference, rois, policy)
-    n_labels = max((p for p, _, _ in prepared), default=0)
+    warnings: list[str] = []
+    ss, grid, prepared = _prepare(path, reference, rois, policy, warnings)
+    n_labels = max((p for p, _, _, _ in prepared), default=0)
     out = np.zeros(grid.shape, dtype=np.uint8 if n_labels <= 255 else np.uint16)
     labels: dict[int, Label] = {}
     overlaps: dict[tuple[int, int], int] = defaultdict(int)
-    for value, roi, by_slice in prepared:
+    for value, roi, by_slice, roi_warnings in prepared:
         labels[value] = Label(value=value, name=roi.name, tracking_id=str(roi.number))
         voxels = 0
         for k, polygons in by_slice.items():
@@ -455,7 +473,8 @@ def read_rtstruct(
                 overlaps[(int(other), value)] += int(np.count_nonzero(taken == other))
             plane[mask & (plane == 0)] = value
             voxels += int(np.count_nonzero(mask))
-        _warn_if_empty(ss, roi, voxels, policy)
+        _warn_if_empty(ss, roi, voxels, policy, roi_warnings)
+        warnings.extend(roi_warnings)
     if overlaps:
         detail = "; ".join(
             f"{labels[a].name!r} and {labels[b].name!r} share {n} voxels"
@@ -466,7 +485,7 @@ def read_rtstruct(
             "structures. Read them with nelm.imaging.rtstruct.read_rtstruct_rois(), which returns one "
             "label map per ROI, or select non-overlapping ROIs with rois=."
         )
-    return LabelMap(array=out, geometry=grid, labels=labels, source=str(ss.path))
+    return LabelMap(array=out, geometry=grid, labels=labels, source=str(ss.path), warnings=tuple(warnings))
 
 
 def read_rtstruct_rois(
@@ -480,21 +499,25 @@ def read_rtstruct_rois(
 
     Overlapping ROIs are fine here. Keys are ROI names; when several ROIs share a name, each of
     them is keyed ``"<name> [ROI <number>]"``. Each map has one label (value 1) named after the
-    ROI with its ROI Number as tracking ID. Parameters and errors as for :func:`read_rtstruct`.
+    ROI with its ROI Number as tracking ID. Each map's ``warnings`` hold the policy messages
+    about the whole file (frame of reference, ROIs left out) and about its own ROI. Parameters
+    and errors as for :func:`read_rtstruct`.
     """
-    ss, grid, prepared = _prepare(path, reference, rois, policy)
-    names = [roi.name for _, roi, _ in prepared]
+    file_warnings: list[str] = []
+    ss, grid, prepared = _prepare(path, reference, rois, policy, file_warnings)
+    names = [roi.name for _, roi, _, _ in prepared]
     result: dict[str, LabelMap] = {}
-    for _, roi, by_slice in prepared:
+    for _, roi, by_slice, roi_warnings in prepared:
         arr = np.zeros(grid.shape, dtype=np.uint8)
         for k, polygons in by_slice.items():
             arr[k] = rasterize_polygons(polygons, grid.shape[1:])
-        _warn_if_empty(ss, roi, int(np.count_nonzero(arr)), policy)
+        _warn_if_empty(ss, roi, int(np.count_nonzero(arr)), policy, roi_warnings)
         key = roi.name if names.count(roi.name) == 1 else f"{roi.name} [ROI {roi.number}]"
         result[key] = LabelMap(
             array=arr,
             geometry=grid,
             labels={1: Label(value=1, name=roi.name, tracking_id=str(roi.number))},
             source=f"{ss.path} ROI {roi.name}",
+            warnings=(*file_warnings, *roi_warnings),
         )
     return result

@@ -6,9 +6,13 @@
 
 Modules: :mod:`~nelm.phantom.config` (settings), :mod:`~nelm.phantom.anatomy` (organs and
 segments in LPS mm), :mod:`~nelm.phantom.lesions` (metastases and their evolution),
-:mod:`~nelm.phantom.rasterize` (partial-volume rasterisation), :mod:`~nelm.phantom.scene` and
-:mod:`~nelm.phantom.studies` (image synthesis), :mod:`~nelm.phantom.truth` (``truth.json``),
-:mod:`~nelm.phantom.generate` and :mod:`~nelm.phantom.write`.
+:mod:`~nelm.phantom.shapes` and :mod:`~nelm.phantom.rasterize` (analytic solids and their
+partial-volume rasterisation), :mod:`~nelm.phantom.scene`, :mod:`~nelm.phantom.studies` and
+:mod:`~nelm.phantom.synthesis` (image synthesis), :mod:`~nelm.phantom.truth` (``truth.json``),
+:mod:`~nelm.phantom.generate` (:func:`generate_patient`) and :mod:`~nelm.phantom.write`
+(:func:`write_patient`).
+
+For research use only; not a medical device.
 """
 
 from __future__ import annotations

@@ -10,21 +10,26 @@ structure          definition                                                   
 =================  ===========================================================  ============
 body outline       vertical elliptic cylinder, semi-axes 160 × 112 mm           (infinite)
 subcutaneous fat   body minus an inner cylinder 142 × 95 mm                     (infinite)
-liver              union of a right-lobe ellipsoid (64, 70, 76 mm) and a        ≈ 1.5 L
-                   left-lobe ellipsoid (72, 40, 38 mm), minus the IVC, the
-                   portal vein, the right kidney and the spleen (+6 mm)
-spleen             ellipsoid (24, 36, 50 mm) in the left upper quadrant         ≈ 180 mL
-kidneys            ellipsoids (28, 24, 52 mm), hila at z ≈ -60 mm               ≈ 146 mL each
-lungs              half-ellipsoids above the diaphragm plane z = 90 mm, clipped ≈ 3 L
-                   to the chest wall; the liver dome (z ≤ 76 mm) stays 14 mm
+liver              union of a right-lobe ellipsoid (semi-axes 62, 68, 74 mm,    ≈ 1.55 L
+                   centre (-58, 8, 0)) and a left-lobe ellipsoid (70, 40,
+                   38 mm, centre (22, -24, 4)), minus the IVC, the portal
+                   vein, and the right kidney and spleen grown by 6 mm
+spleen             ellipsoid (26, 36, 46 mm) in the left upper quadrant         ≈ 180 mL
+kidneys            ellipsoids (28, 22, 52 mm) at z ≈ -60 mm                     ≈ 134 mL each
+lungs              half-ellipsoids above the diaphragm plane z = 90 mm, clipped ≈ 2.9 L
+                   to the chest wall; the liver dome (z ≤ 74 mm) stays 16 mm
                    below them, so lung and liver never overlap in a frontal
                    projection (planar lung-shunt images)
-aorta, IVC         vertical cylinders (radius 12 and 11 mm) ending at the
+aorta, IVC         vertical cylinders (radius 12 and 11 mm) ending 5 mm below the
                    diaphragm plane (the thoracic course is not modelled)
 portal vein        capsule (radius 7 mm) from the splenoportal confluence to
                    the hilum at the portal bifurcation (z = 0)
 vertebral column   vertical cylinder, radius 18 mm
 =================  ===========================================================  ============
+
+Volumes are those of :func:`organ_volumes_ml` at ``scale = 1`` (segments 1–8 ≈ 2, 9, 7, 11,
+16, 17, 21 and 17 % of the liver). Organs are disjoint solids: no voxel fraction of two organs
+ever sums above one.
 
 Couinaud-like liver segments
 ----------------------------
@@ -34,7 +39,7 @@ azimuth ``θ = atan2(-(y - y_ivc), -(x - x_ivc))`` in degrees (0° = patient rig
 anterior, ±180° = patient left, -90° = posterior):
 
 * **segment 1 (caudate)**: liver inside the vertical elliptic cylinder centred at
-  (-2, 22) mm with semi-axes 20 × 13 mm, between z = 0 and z = 45 mm (takes precedence);
+  (-2, 22) mm with semi-axes 24 × 16 mm, between z = 0 and z = 55 mm (takes precedence);
 * right posterior section, ``-100° < θ ≤ 40°`` (behind the right hepatic vein plane):
   **7** above the portal plane, **6** below;
 * right anterior section, ``40° < θ ≤ 95°`` (between right and middle hepatic vein planes):
@@ -189,12 +194,13 @@ def build_anatomy(scale: float = 1.0) -> Anatomy:
     body_inner = EllipticCylinder(xy(0, 2), xy(142, 95))
     chest_wall = EllipticCylinder(xy(0, 2), xy(132, 85))
     spine = EllipticCylinder(xy(0, 72), xy(18, 18))
-    aorta = EllipticCylinder(xy(20, 40), xy(12, 12), z_max=diaphragm_z)
-    ivc = EllipticCylinder(xy(-22, 36), xy(11, 11), z_max=diaphragm_z)
+    vessel_top = diaphragm_z - 5.0 * s
+    aorta = EllipticCylinder(xy(20, 40), xy(12, 12), z_max=vessel_top)
+    ivc = EllipticCylinder(xy(-22, 36), xy(11, 11), z_max=vessel_top)
     portal_vein = Capsule(v(5, 5, -50), v(-25, 12, 0), 7.0 * s)
-    kidney_right = Ellipsoid(v(-70, 62, -62), v(28, 24, 52))
-    kidney_left = Ellipsoid(v(70, 62, -52), v(28, 24, 52))
-    spleen = Ellipsoid(v(88, 36, 28), v(24, 36, 50))
+    kidney_right = Ellipsoid(v(-68, 56, -62), v(28, 22, 52))
+    kidney_left = Ellipsoid(v(68, 56, -52), v(28, 22, 52))
+    spleen = Ellipsoid(v(88, 36, 38), v(26, 36, 46))
     margin = 6.0 * s
     liver = Difference(
         Union((Ellipsoid(v(-58, 8, 0), v(62, 68, 74)), Ellipsoid(v(22, -24, 4), v(70, 40, 38)))),
@@ -234,9 +240,10 @@ def build_anatomy(scale: float = 1.0) -> Anatomy:
 class OrganVolumes:
     """High-resolution organ volumes (mL) of an :class:`Anatomy`.
 
-    Computed by :func:`nelm.phantom.rasterize.integrate_volume_ml` on a 1 mm grid with 4×4×4
-    supersampling at the surfaces (the liver has no closed-form volume); segment volumes give
-    each fine voxel to the segment of its centre.
+    Computed by :func:`nelm.phantom.rasterize.integrate_volume_ml` on a 2 mm grid with 4×4×4
+    supersampling at the surfaces (the liver has no closed-form volume; the method reproduces
+    4/3·π·abc of an organ-sized ellipsoid to 0.1 %, see the tests); segment volumes give each
+    fine voxel to the segment of its centre.
     """
 
     liver_ml: float

@@ -237,7 +237,8 @@ class TareConfig:
         _fraction(lsf, "TareConfig.lung_shunt_fraction")
         if lsf > 0.5:
             raise ConfigError(
-                f"phantom config: TareConfig.lung_shunt_fraction {lsf} is above 0.5, beyond any treatable shunt"
+                f"phantom config: TareConfig.lung_shunt_fraction {lsf} is above 0.5, "
+                "beyond any treatable shunt"
             )
         _positive(self.maa_activity_mbq, "TareConfig.maa_activity_mbq")
         _positive(self.maa_days_after_baseline, "TareConfig.maa_days_after_baseline")

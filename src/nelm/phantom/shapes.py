@@ -11,7 +11,8 @@ exact. The *magnitude* approximates the Euclidean distance to the surface to fir
   bound use the same construction.
 * :class:`Capsule`, :class:`HalfSpace`: exact distances.
 * :class:`Union`, :class:`Intersection`, :class:`Difference`: ``min``, ``max`` and
-  ``max(a, -b)`` of the operands (constructive solid geometry; exact sign, distance bound).
+  ``max(a, -b)`` of the operands (constructive solid geometry; exact sign, distance bound; a
+  point on the surface of a removed solid counts as removed).
 
 The magnitude is only used to find the band of voxels that straddle a surface (see
 :mod:`nelm.phantom.rasterize`), where a first-order estimate is ample.
@@ -50,6 +51,8 @@ FloatArray = npt.NDArray[np.floating[Any]]
 Vec3 = tuple[float, float, float]
 
 _INF = float("inf")
+# Positive stand-in for a zero distance, to break ties in set differences (mm).
+_TIE = 1e-9
 
 
 def _vec3(values: Sequence[float], what: str) -> Vec3:
@@ -278,7 +281,10 @@ class Difference(Shape):
     def sdf(self, x: FloatArray, y: FloatArray, z: FloatArray) -> FloatArray:
         d = self.base.sdf(x, y, z)
         for part in self.removed:
-            d = np.maximum(d, -part.sdf(x, y, z))
+            db = part.sdf(x, y, z)
+            # The removed solids are closed: a point on their surface is removed too, so that a
+            # solid and the difference it was cut from never share a voxel centre.
+            d = np.maximum(d, np.where(db == 0.0, _TIE, -db))
         return d
 
     def bounds(self) -> tuple[Vec3, Vec3]:
