@@ -1,7 +1,7 @@
 """Image content of the default synthetic patient against independently derived truth.
 
 Reference constants used here (written out, not imported from the code):
-Y-90 T½ 64.1 h (TheraSphere IFU), Ga-68 T½ 4057.7 s (project specification), Tc-99m
+Y-90 T½ 64.1 h (TheraSphere IFU), Ga-68 T½ 67.71 min (ENSDF, ICRP 107), Tc-99m
 T½ 6.0067 h (NNDC).
 """
 
@@ -22,7 +22,7 @@ from nelm.phantom.studies import planar_projection
 from nelm.phantom.truth import LesionTruth
 
 Y90_T_HALF_H = 64.1
-GA68_T_HALF_S = 4057.7
+GA68_T_HALF_S = 67.71 * 60.0
 
 
 @pytest.fixture(scope="module")

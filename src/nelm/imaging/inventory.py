@@ -20,9 +20,8 @@ from nelm.errors import NelmError
 from nelm.imaging.dicom_discover import SeriesInfo, find_series, scan_files, series_info
 from nelm.imaging.dicom_read import read_nm_planar, read_series
 from nelm.imaging.labelmap import LabelMap
-from nelm.imaging.load import RTSTRUCT_SOP_CLASS_UID
 from nelm.imaging.nifti import is_nifti, labels_sidecar_path, read_labelmap, read_nifti
-from nelm.imaging.rtstruct import roi_names
+from nelm.imaging.rtstruct import RTSTRUCT_SOP_CLASS_UID, roi_names
 from nelm.imaging.seg import SEG_SOP_CLASS_UIDS, read_seg_segments
 from nelm.imaging.volume import Volume
 from nelm.policy import Policy

@@ -24,7 +24,7 @@ from nelm.imaging.geometry import Geometry
 from nelm.imaging.labelmap import LabelMap
 from nelm.imaging.metadata import ValueUnit
 from nelm.imaging.nifti import is_nifti, read_labelmap, read_nifti
-from nelm.imaging.rtstruct import read_rtstruct
+from nelm.imaging.rtstruct import RTSTRUCT_SOP_CLASS_UID, read_rtstruct
 from nelm.imaging.seg import SEG_SOP_CLASS_UIDS, read_seg
 from nelm.imaging.volume import Volume
 from nelm.policy import Policy
@@ -39,9 +39,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-#: RT Structure Set Storage (PS3.4 B.5).
-RTSTRUCT_SOP_CLASS_UID: Final[str] = "1.2.840.10008.5.1.4.1.1.481.3"
 
 #: Modality and voxel units implied by the prefix of a manifest image role, for NIfTI files
 #: whose sidecar does not say. SPECT and planar images are counts until calibrated.

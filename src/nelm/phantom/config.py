@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 from enum import Enum, StrEnum
 from typing import Any
 
+from nelm.case.vocabulary import TareDevice
 from nelm.errors import ConfigError
 
 __all__ = [
@@ -48,13 +49,6 @@ class LesionShape(StrEnum):
 
     SPHERE = "sphere"
     ELLIPSOID = "ellipsoid"
-
-
-class TareDevice(StrEnum):
-    """Y-90 microsphere type."""
-
-    GLASS = "glass"
-    RESIN = "resin"
 
 
 class Territory(StrEnum):

@@ -28,9 +28,9 @@ patient data.
 
 Physical constants
 ------------------
-* Half-lives: Ga-68 4057.7 s (67.63 min; value of the project specification; ENSDF lists
-  67.71 min and Kuzmenko, Appl Radiat Isot 2019;152:188 evaluates 67.83 min — a 0.3 % spread,
-  0.4 % in a 1 h decay factor); Tc-99m 6.0067 h (NNDC/ENSDF); Y-90 64.1 h = 2.6708 d
+* Half-lives: Ga-68 67.71 min = 4062.6 s (ENSDF and ICRP 107, the value ``radioactivedecay``
+  gives; Kuzmenko, Appl Radiat Isot 2019;152:188 evaluates 67.83 min — a 0.2 % spread, 0.1 % in a
+  1 h decay factor); Tc-99m 6.0067 h (NNDC/ENSDF); Y-90 64.1 h = 2.6708 d
   (TheraSphere package insert; ICRP 107).
 * Y-90 positron (internal pair production) branching 3.2e-5 (Selwyn et al., Appl Radiat Isot
   2007;65:318: 31.86e-6).
@@ -84,7 +84,7 @@ __all__ = [
     "study_grids",
 ]
 
-GA68_HALF_LIFE_S: Final[float] = 4057.7
+GA68_HALF_LIFE_S: Final[float] = 67.71 * 60.0
 GA68_POSITRON_FRACTION: Final[float] = 0.889
 TC99M_HALF_LIFE_S: Final[float] = 6.0067 * 3600.0
 Y90_HALF_LIFE_S: Final[float] = 64.1 * 3600.0
