@@ -4,6 +4,8 @@ so every expectation comes from the DICOM definitions, not from nelm's own outpu
 
 from __future__ import annotations
 
+import ast
+import graphlib
 import math
 import random
 from datetime import UTC, datetime, timedelta, timezone
@@ -17,9 +19,11 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
+import nelm.imaging
 from nelm.errors import DicomError, UnitsError
+from nelm.imaging.dicom_nm import read_nm_planar
 from nelm.imaging.dicom_pet import read_radiopharmaceutical
-from nelm.imaging.dicom_read import read_nm_planar, read_series
+from nelm.imaging.dicom_read import read_series
 from nelm.imaging.metadata import ValueUnit
 from nelm.policy import Policy
 
@@ -149,6 +153,81 @@ def test_unsigned_12_bit_ct_with_intercept_is_int16_hu(tmp_path: Path) -> None:
     assert vol.array.dtype == np.int16  # stored 0..4095 - 1024 fits int16
     np.testing.assert_array_equal(vol.array[1], raw.astype(np.int32) - 1024)
     assert vol.units is ValueUnit.HU
+
+
+def _rwvm_item(slope: float, intercept: float) -> Dataset:
+    item = Dataset()
+    item.RealWorldValueFirstValueMapped, item.RealWorldValueLastValueMapped = 0, 65535
+    item.RealWorldValueSlope, item.RealWorldValueIntercept = slope, intercept
+    item.LUTExplanation, item.LUTLabel = "signal", "SIG"
+    unit = Dataset()
+    unit.CodeValue, unit.CodingSchemeDesignator, unit.CodeMeaning = "[arb'U]", "UCUM", "arbitrary unit"
+    item.MeasurementUnitsCodeSequence = Sequence([unit])
+    return item
+
+
+def _mr_slice(path: Path, z: float, pixels: np.ndarray, *mappings: Dataset, **attrs: Any) -> Path:
+    """A classic MR Image Storage file: no Rescale attributes unless given in ``attrs``."""
+    ds = _dataset(
+        pydicom.uid.MRImageStorage,
+        pixels.shape[0],
+        pixels.shape[1],
+        pixels,
+        Modality="MR",
+        ImagePositionPatient=[0, 0, z],
+        ImageOrientationPatient=[1, 0, 0, 0, 1, 0],
+        PixelSpacing=[0.5, 0.5],
+        RealWorldValueMappingSequence=Sequence(list(mappings)),
+        **attrs,
+    )
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def test_mr_without_rescale_uses_its_one_real_world_value_mapping(tmp_path: Path) -> None:
+    """Classic MR has no Modality LUT (PS3.3 A.4); a single linear Real World Value Mapping
+    (PS3.3 C.7.6.16.2.11: v = slope * sv + intercept) gives the values."""
+    raw = np.array([[0, 100], [2000, 65535]], np.uint16)
+    for k in range(2):
+        _mr_slice(tmp_path / f"m{k}.dcm", 3.0 * k, raw, _rwvm_item(0.25, -10.0))
+    vol = read_series(tmp_path, policy=Policy.IGNORE)
+    assert vol.array.dtype == np.float32
+    assert vol.units is ValueUnit.ARBITRARY
+    np.testing.assert_array_equal(vol.array[1], [[-10.0, 15.0], [490.0, 16373.75]])
+
+
+def test_mr_rescale_wins_and_several_mappings_are_not_applied(tmp_path: Path) -> None:
+    raw = np.array([[0, 100], [2000, 4095]], np.uint16)
+    rescaled = _mr_slice(
+        tmp_path / "r.dcm", 0, raw, _rwvm_item(0.25, -10.0), RescaleSlope=2, RescaleIntercept=0
+    )
+    np.testing.assert_array_equal(read_series(rescaled, policy=Policy.IGNORE).array[0], raw * 2)
+    two = _mr_slice(tmp_path / "two.dcm", 0, raw, _rwvm_item(0.25, -10.0), _rwvm_item(1.5, 0.0))
+    vol = read_series(two, policy=Policy.IGNORE)
+    assert vol.array.dtype == np.uint16
+    np.testing.assert_array_equal(vol.array[0], raw)
+    plain = _mr_slice(tmp_path / "plain.dcm", 0, raw)
+    np.testing.assert_array_equal(read_series(plain, policy=Policy.IGNORE).array[0], raw)
+
+
+def test_imaging_modules_import_each_other_without_cycles() -> None:
+    """Every import between nelm.imaging modules, function-level ones included, forms no cycle
+    (dicom_read dispatches to dicom_nm, which must not import dicom_read back)."""
+    package = Path(nelm.imaging.__file__).parent
+    graph: dict[str, set[str]] = {}
+    for path in package.rglob("*.py"):
+        parts = path.relative_to(package.parent.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        imported: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+            elif isinstance(node, ast.Import):
+                imported |= {a.name for a in node.names}
+        graph[name] = imported
+    edges = {m: {d for d in deps if d in graph and d != m} for m, deps in graph.items()}
+    assert "nelm.imaging.dicom_read" not in edges["nelm.imaging.dicom_nm"]
+    tuple(graphlib.TopologicalSorter(edges).static_order())  # raises CycleError on a cycle
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Writing CT, PET and NM series: round trips exact to the quantisation, headers with every
+"""Writing CT, PET, MR and NM series: round trips exact to the quantisation, headers with every
 Type 1/2 attribute of their IOD, geometry checked independently with SimpleITK (GDCM), lossless
 compression, determinism and atomic output."""
 
@@ -21,7 +21,8 @@ from hypothesis.extra import numpy as hnp
 from nelm.errors import GeometryError, InputError, UnitsError
 from nelm.imaging import Geometry, PatientIdentity, Radiopharmaceutical, SeriesMetadata, ValueUnit, Volume
 from nelm.imaging.dicom_common import planar_geometry
-from nelm.imaging.dicom_read import read_nm_planar, read_series
+from nelm.imaging.dicom_nm import read_nm_planar
+from nelm.imaging.dicom_read import read_series
 from nelm.imaging.dicom_write import UNKNOWN_FRAME_DURATION_MS, write_planar_nm, write_series
 from nelm.policy import Policy
 
@@ -85,6 +86,19 @@ def _pet(shape: tuple[int, int, int] = (3, 8, 9)) -> Volume:
     )
 
 
+def _mr(values: np.ndarray | None = None, shape: tuple[int, int, int] = (3, 16, 17)) -> Volume:
+    if values is None:
+        values = np.random.default_rng(8).gamma(3.0, 200.0, shape)  # float signal, all positive
+    return Volume(
+        array=values,
+        geometry=_oblique_geometry(values.shape),
+        modality="MR",
+        units=ValueUnit.ARBITRARY,
+        acquisition_datetime=WHEN,
+        metadata=SeriesMetadata(series_description="T1 HBP 20 min", series_number=6, identity=IDENTITY),
+    )
+
+
 def _nm(values: np.ndarray) -> Volume:
     return Volume(
         array=values,
@@ -108,7 +122,7 @@ def _sitk_affine(image: sitk.Image) -> np.ndarray:
     return affine
 
 
-# Type 1 and Type 2 attributes of the IODs' mandatory modules (PS3.3 A.3 CT, A.21 PET, A.5 NM).
+# Type 1 and Type 2 attributes of the IODs' mandatory modules (PS3.3 A.3 CT, A.21 PET, A.4 MR, A.5 NM).
 COMMON = [
     "PatientName", "PatientID", "PatientBirthDate", "PatientSex",  # Patient
     "StudyInstanceUID", "StudyDate", "StudyTime", "ReferringPhysicianName", "StudyID", "AccessionNumber",
@@ -129,6 +143,11 @@ PET = [
     "PatientOrientationCodeSequence", "PatientGantryRelationshipCodeSequence",  # NM/PET Patient Orientation
     "ImageType", "RescaleIntercept", "RescaleSlope", "FrameReferenceTime", "ImageIndex", "AcquisitionDate",
     "AcquisitionTime", "ActualFrameDuration", "DecayFactor",  # PET Image
+]  # fmt: skip
+MR_IMAGE = [
+    "PatientPosition",  # General Series, Type 2C for MR Image Storage
+    "ImageType", "ScanningSequence", "SequenceVariant", "ScanOptions", "MRAcquisitionType",
+    "RepetitionTime", "EchoTime", "EchoTrainLength",  # MR Image (PS3.3 C.8.3.1)
 ]  # fmt: skip
 NM = [
     "PatientOrientationCodeSequence", "PatientGantryRelationshipCodeSequence", "AcquisitionContextSequence",
@@ -276,6 +295,107 @@ def test_pet_quantisation_property(tmp_path: Path, values: np.ndarray) -> None:
         m = float(pydicom.dcmread(f, stop_before_pixels=True).RescaleSlope)
         error = np.abs(back.array[k].astype(np.float64) - values[k])
         assert np.all(error <= m / 2 + np.abs(values[k]) * 2**-23 + np.finfo(np.float32).tiny)
+
+
+# -- MR ---------------------------------------------------------------------------------------
+def _mapping(ds: pydicom.Dataset) -> tuple[float, float]:
+    """Slope and intercept of the one Real World Value Mapping item, read with pydicom."""
+    (item,) = ds.RealWorldValueMappingSequence
+    return float(item.RealWorldValueSlope), float(item.RealWorldValueIntercept)
+
+
+def test_mr_round_trip_within_half_a_slope(tmp_path: Path) -> None:
+    vol = _mr()
+    files = write_series(vol, tmp_path / "mr")
+    assert [f.name for f in files] == ["MR_0001.dcm", "MR_0002.dcm", "MR_0003.dcm"]
+    slope = vol.array.max() / 65535  # one uint16 scale for the series, intercept 0
+    assert {_mapping(pydicom.dcmread(f, stop_before_pixels=True)) for f in files} == {(slope, 0.0)}
+    back = read_series(tmp_path / "mr", policy=Policy.RAISE)
+    assert back.modality == "MR"
+    assert back.units is ValueUnit.ARBITRARY
+    assert back.geometry.same_as(vol.geometry)
+    error = np.abs(back.array.astype(np.float64) - vol.array)
+    assert np.all(error <= slope / 2 + np.abs(vol.array) * 2**-23)  # + float32 rounding of the result
+    assert back.acquisition_datetime == WHEN
+    assert back.metadata.identity == IDENTITY
+    assert (back.metadata.series_description, back.metadata.series_number) == ("T1 HBP 20 min", 6)
+
+
+def test_mr_headers_are_complete_and_use_no_modality_lut(tmp_path: Path) -> None:
+    files = write_series(_mr(), tmp_path / "mr")
+    ds = pydicom.dcmread(files[1])
+    assert _missing(ds, COMMON + PLANE + MR_IMAGE) == []
+    assert ds.SOPClassUID == pydicom.uid.MRImageStorage == "1.2.840.10008.5.1.4.1.1.4"
+    assert ds.Modality == "MR"
+    # The MR Image IOD has no Modality LUT module (PS3.3 A.4): no Rescale attributes at all.
+    assert not {"RescaleSlope", "RescaleIntercept", "RescaleType"} & set(ds.dir())
+    assert list(ds.ImageType) == ["DERIVED", "SECONDARY", "OTHER"]
+    assert (ds.ScanningSequence, ds.SequenceVariant) == ("RM", "NONE")
+    for keyword in ("ScanOptions", "MRAcquisitionType", "RepetitionTime", "EchoTime", "EchoTrainLength"):
+        assert ds[keyword].is_empty, keyword  # Type 2: nelm does not know the acquisition
+    assert (ds.SamplesPerPixel, ds.PhotometricInterpretation, ds.BitsAllocated) == (1, "MONOCHROME2", 16)
+    assert (ds.BitsStored, ds.HighBit, ds.PixelRepresentation) == (16, 15, 0)
+    (item,) = ds.RealWorldValueMappingSequence
+    assert (item.RealWorldValueFirstValueMapped, item.RealWorldValueLastValueMapped) == (0, 65535)
+    (unit,) = item.MeasurementUnitsCodeSequence
+    assert (unit.CodeValue, unit.CodingSchemeDesignator, unit.CodeMeaning) == (
+        "[arb'U]",
+        "UCUM",
+        "arbitrary unit",
+    )
+    assert (item.LUTLabel, item.LUTExplanation) == ("MR SIGNAL", "MR signal intensity, arbitrary units")
+    assert "research use" in ds.ImageComments
+
+
+def test_mr_geometry_and_stored_values_agree_with_simpleitk(tmp_path: Path) -> None:
+    """GDCM reads nelm's geometry, and the stored integers are round(v / slope)."""
+    vol = _mr()
+    write_series(vol, tmp_path / "mr")
+    reader = sitk.ImageSeriesReader()
+    reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(tmp_path / "mr")))
+    image = reader.Execute()
+    np.testing.assert_allclose(_sitk_affine(image), vol.affine, atol=1e-6)
+    expected = np.rint(vol.array / (vol.array.max() / 65535))
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(image), expected)
+
+
+def test_mr_integer_values_are_stored_as_they_are(tmp_path: Path) -> None:
+    counts = np.random.default_rng(4).integers(0, 4096, (2, 8, 9)).astype(np.float64)
+    files = write_series(_mr(counts), tmp_path / "u")
+    assert _mapping(pydicom.dcmread(files[0])) == (1.0, 0.0)
+    back = read_series(tmp_path / "u", policy=Policy.RAISE)
+    assert back.array.dtype == np.uint16
+    np.testing.assert_array_equal(back.array, counts)
+    signed = counts - 2000.0
+    files = write_series(_mr(signed), tmp_path / "s")
+    assert pydicom.dcmread(files[0]).PixelRepresentation == 1
+    back = read_series(tmp_path / "s", policy=Policy.RAISE)
+    assert back.array.dtype == np.int16
+    np.testing.assert_array_equal(back.array, signed)
+
+
+def test_mr_negative_float_values_use_int16(tmp_path: Path) -> None:
+    values = np.linspace(-37.5, 812.25, 2 * 8 * 9).reshape(2, 8, 9)
+    files = write_series(_mr(values), tmp_path / "mr")
+    ds = pydicom.dcmread(files[0])
+    assert ds.PixelRepresentation == 1
+    slope = 812.25 / 32767  # max |v| onto int16, intercept 0
+    assert _mapping(ds) == (slope, 0.0)
+    item = ds.RealWorldValueMappingSequence[0]
+    assert (item.RealWorldValueFirstValueMapped, item.RealWorldValueLastValueMapped) == (-32768, 32767)
+    back = read_series(tmp_path / "mr", policy=Policy.RAISE)
+    assert np.all(np.abs(back.array.astype(np.float64) - values) <= slope / 2 + np.abs(values) * 2**-23)
+
+
+def test_mr_ambiguous_real_world_value_mapping_is_not_applied(tmp_path: Path) -> None:
+    """Two mappings: the reader does not guess and returns the stored integers."""
+    vol = _mr(shape=(1, 6, 7))
+    (f,) = write_series(vol, tmp_path / "mr")
+    ds = pydicom.dcmread(f)
+    ds.RealWorldValueMappingSequence.append(ds.RealWorldValueMappingSequence[0])
+    ds.save_as(f)
+    back = read_series(f, policy=Policy.RAISE)
+    np.testing.assert_array_equal(back.array, ds.pixel_array[None])
 
 
 # -- NM ---------------------------------------------------------------------------------------
@@ -460,6 +580,8 @@ def test_writer_refuses_wrong_units(tmp_path: Path) -> None:
         write_series(_ct().with_array(_ct().array, ValueUnit.BQ_PER_ML), tmp_path / "ct")
     with pytest.raises(UnitsError, match="BQML"):
         write_series(_pet().with_array(_pet().array, ValueUnit.ARBITRARY), tmp_path / "pt")
+    with pytest.raises(UnitsError, match="arbitrary units"):
+        write_series(_mr().with_array(_mr().array, ValueUnit.HU), tmp_path / "mr")
 
 
 def test_writer_refuses_sheared_in_plane_axes(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import yaml
 
 from nelm.case import load_case
 from nelm.errors import InputError
+from nelm.imaging import ValueUnit
 from nelm.imaging.nifti import read_labelmap, read_nifti
 from nelm.phantom import (
     AcquisitionConfig,
@@ -69,7 +70,10 @@ def test_dicom_series_and_nifti_written(written: Path) -> None:
     assert len(list((root / "maa" / "spect_maa").glob("*.dcm"))) == 1  # NM multi-frame
     assert (root / "maa" / "planar_maa.dcm").is_file()
     assert (root / "baseline" / "ct_portal.nii.gz").is_file()
-    assert (root / "baseline" / "mr_hbp.nii.gz").is_file()  # MRI: NIfTI only
+    assert len(list((root / "baseline" / "mr_hbp").glob("MR_*.dcm"))) > 10  # MR Image Storage
+    assert (root / "baseline" / "mr_hbp.nii.gz").is_file()
+    doc = yaml.safe_load(written.read_text(encoding="utf-8"))
+    assert doc["time_points"][0]["images"]["mr_hbp"] == "baseline/mr_hbp"  # the DICOM folder
 
 
 def test_truth_json_parses(written: Path, small: SyntheticPatient) -> None:
@@ -150,6 +154,14 @@ def test_dicom_round_trip_through_the_project_loader(written: Path, small: Synth
     # PET is stored as int16 with a per-slice slope max|v|/32760: error ≤ slope / 2.
     slope = np.abs(ref).max(axis=(1, 2), keepdims=True) / 32760.0
     assert np.all(np.abs(pet.array - ref) <= slope / 2 + 1e-6 * np.abs(ref))
+    mr = load_image(base.image("mr_hbp").path, role="mr_hbp")
+    ref = small.image("baseline", "mr_hbp").array
+    assert (mr.modality, mr.units) == ("MR", ValueUnit.ARBITRARY)
+    assert mr.geometry.same_as(small.image("baseline", "mr_hbp").geometry)
+    # MR signal (>= 0) is stored as uint16 with one Real World Value slope max/65535: error <= slope / 2.
+    assert ref.min() >= 0
+    slope = ref.max() / 65535.0
+    assert np.all(np.abs(mr.array - ref) <= slope / 2 + 2**-23 * np.abs(ref))
     views = load_planar(written.parent / "maa" / "planar_maa.dcm")
     for name, view in small.time_point("maa").planar["planar_maa"].items():
         assert np.array_equal(views[name].array, view.array)  # integer counts stored exactly

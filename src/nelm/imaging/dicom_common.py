@@ -10,6 +10,9 @@
   position along the slice normal, validate orientation, duplicates and gaps, and build the
   ``[slice, row, column]`` → LPS affine.
 * **Deterministic UIDs** (:func:`deterministic_uid`).
+* **Reading image headers** (:func:`modality_of`, :func:`frame_plane`, :func:`series_timezone`
+  …): the pieces the series readers (:mod:`nelm.imaging.dicom_read`, :mod:`nelm.imaging.dicom_nm`)
+  share to recognise an image and place its frames.
 
 Geometry convention (PS3.3 C.7.6.2.1.1, Image Orientation (Patient) and Image Position (Patient)):
 the first three values of Image Orientation (Patient) are the direction cosines of the *row*,
@@ -30,7 +33,7 @@ import hashlib
 import logging
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from pathlib import Path
@@ -47,6 +50,7 @@ from pydicom.uid import UID, generate_uid
 from nelm import __version__
 from nelm.errors import DicomError, GeometryError
 from nelm.imaging.geometry import Geometry
+from nelm.policy import Policy, apply_policy
 
 __all__ = [
     "DUPLICATE_TOLERANCE_MM",
@@ -57,22 +61,30 @@ __all__ = [
     "PLANAR_ORIENTATIONS",
     "SPACING_TOLERANCE_MM",
     "SPACING_TOLERANCE_REL",
+    "SUPPORTED_SOP_CLASSES",
     "FramePlane",
     "check_transfer_syntax",
     "combine_date_time",
     "deterministic_uid",
     "digest_of",
     "float_or_none",
+    "floats",
     "format_tz_offset",
+    "frame_plane",
+    "functional_group_item",
     "looks_like_dicom",
+    "modality_of",
     "output_dtype",
     "parse_date",
     "parse_datetime",
+    "parse_or_warn",
     "parse_tz_offset",
     "planar_geometry",
     "planar_orientation",
     "read_header",
+    "required",
     "resolve_timezone",
+    "series_timezone",
     "sop_class_uid_of",
     "sop_instance_uid_of",
     "stack_planes",
@@ -592,3 +604,127 @@ def stored_range(ds: Dataset) -> tuple[int, int]:
     if int(ds.get("PixelRepresentation") or 0) == 1:
         return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
     return 0, 2**bits - 1
+
+
+# -- reading image headers: modality, plane tags, time zone ---------------------------------
+#: Image SOP classes nelm loads as volumes, with their modality.
+SUPPORTED_SOP_CLASSES: Final[dict[str, str]] = {
+    pydicom.uid.CTImageStorage: "CT",
+    pydicom.uid.EnhancedCTImageStorage: "CT",
+    pydicom.uid.LegacyConvertedEnhancedCTImageStorage: "CT",
+    pydicom.uid.MRImageStorage: "MR",
+    pydicom.uid.EnhancedMRImageStorage: "MR",
+    pydicom.uid.LegacyConvertedEnhancedMRImageStorage: "MR",
+    pydicom.uid.PositronEmissionTomographyImageStorage: "PT",
+    pydicom.uid.EnhancedPETImageStorage: "PT",
+    pydicom.uid.LegacyConvertedEnhancedPETImageStorage: "PT",
+    pydicom.uid.NuclearMedicineImageStorage: "NM",
+}
+
+
+def modality_of(ds: Dataset) -> str | None:
+    """Modality nelm loads ``ds`` as (``"CT"``, ``"MR"``, ``"PT"``, ``"NM"``), or ``None``."""
+    sop = sop_class_uid_of(ds)
+    if sop in SUPPORTED_SOP_CLASSES:
+        return SUPPORTED_SOP_CLASSES[sop]
+    modality = text_of(ds, "Modality")
+    if not sop and modality in {"CT", "MR", "PT", "NM"}:
+        return modality
+    return None
+
+
+def floats(value: Any, n: int, what: str, where: str) -> tuple[float, ...]:
+    """``n`` numbers of a multi-valued tag, else :class:`DicomError` naming ``what`` and ``where``."""
+    try:
+        out = tuple(float(v) for v in value)
+    except (TypeError, ValueError) as exc:
+        raise DicomError(f"{where}: {what} has non-numeric values {value!r}") from exc
+    if len(out) != n:
+        raise DicomError(f"{where}: {what} has {len(out)} values, expected {n}: {value!r}")
+    return out
+
+
+def required(ds: Dataset, keyword: str, tag: str, where: str) -> Any:
+    """Value of a geometry tag needed to place a frame, else :class:`DicomError`."""
+    value = ds.get(keyword)
+    if value is None or value == "":
+        raise DicomError(
+            f"{where}: {keyword} {tag} is missing; the frame cannot be placed in patient space "
+            "(the file is not a complete cross-sectional image)"
+        )
+    return value
+
+
+def frame_plane(
+    ds: Dataset, position_ds: Dataset, orientation_ds: Dataset, spacing_ds: Dataset, where: str
+) -> FramePlane:
+    """Plane of one frame: position, orientation and pixel spacing from the given items (the
+    top level, functional group items or a detector item), rows and columns from ``ds``."""
+    ipp = floats(
+        required(position_ds, "ImagePositionPatient", "(0020,0032)", where), 3, "ImagePositionPatient", where
+    )
+    iop = floats(
+        required(orientation_ds, "ImageOrientationPatient", "(0020,0037)", where),
+        6,
+        "ImageOrientationPatient",
+        where,
+    )
+    ps = floats(required(spacing_ds, "PixelSpacing", "(0028,0030)", where), 2, "PixelSpacing", where)
+    return FramePlane(
+        source=where,
+        position_mm=(ipp[0], ipp[1], ipp[2]),
+        orientation=(iop[0], iop[1], iop[2], iop[3], iop[4], iop[5]),
+        pixel_spacing_mm=(ps[0], ps[1]),
+        rows=int(required(ds, "Rows", "(0028,0010)", where)),
+        columns=int(required(ds, "Columns", "(0028,0011)", where)),
+    )
+
+
+def functional_group_item(ds: Dataset, per_frame: Dataset | None, keyword: str) -> Dataset | None:
+    """First item of functional group ``keyword`` for a frame: from its Per-frame Functional
+    Groups item ``per_frame`` when there, else from the Shared Functional Groups; ``None``."""
+    for groups in (per_frame, (ds.get("SharedFunctionalGroupsSequence") or [None])[0]):
+        if groups is not None:
+            seq = groups.get(keyword)
+            if seq:
+                item: Dataset = seq[0]
+                return item
+    return None
+
+
+def parse_or_warn(
+    parse: Callable[[], datetime | None], where: str, what: str, policy: Policy, warnings: list[str]
+) -> datetime | None:
+    """``parse()``; a malformed value (``ValueError``) is reported by ``policy`` and gives ``None``."""
+    try:
+        return parse()
+    except ValueError as exc:
+        apply_policy(
+            policy,
+            f"{where}: malformed {what} ({exc}); ignored",
+            logger=logger,
+            warnings=warnings,
+            error=DicomError,
+        )
+        return None
+
+
+def series_timezone(ds: Dataset, where: str, assume: tzinfo, policy: Policy, warnings: list[str]) -> tzinfo:
+    """Zone of the local DICOM times of ``ds``: its Timezone Offset From UTC, else ``assume``."""
+    try:
+        tz, assumed = resolve_timezone(ds, assume)
+    except ValueError as exc:
+        apply_policy(
+            policy,
+            f"{where}: malformed Timezone Offset From UTC (0008,0201) ({exc}); using {assume}",
+            logger=logger,
+            warnings=warnings,
+            error=DicomError,
+        )
+        return assume
+    if assumed:
+        note = f"{where}: no Timezone Offset From UTC (0008,0201); local DICOM times were taken as {assume}"
+        apply_policy(
+            Policy.IGNORE if policy is Policy.IGNORE else Policy.WARN, note, logger=logger, warnings=warnings
+        )
+    return tz

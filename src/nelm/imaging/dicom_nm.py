@@ -11,9 +11,9 @@
   (+L) for anterior-type views and to the patient's right (−L) for posterior views (the image
   as seen from the detector), and a nominal 1 mm slice axis along the viewing direction.
 
-:mod:`nelm.imaging.dicom_read` dispatches NM files here and re-exports :func:`read_nm_planar`;
-the series-assembly helpers this module uses from it are therefore imported when a function
-runs, not when the module loads (a module-level import would be circular).
+:mod:`nelm.imaging.dicom_read` dispatches NM files here. Both modules build their volumes with
+the shared helpers of :mod:`nelm.imaging.dicom_common` and :mod:`nelm.imaging.dicom_pixels`;
+this module does not import :mod:`nelm.imaging.dicom_read`.
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ from pydicom.dataset import Dataset
 
 from nelm.errors import DicomError
 from nelm.imaging import dicom_common as dc
+from nelm.imaging.dicom_common import floats, frame_plane, modality_of, required, series_timezone
 from nelm.imaging.dicom_discover import Header, scan_files
-from nelm.imaging.dicom_pixels import Frame, check_pixel_module, direct_fields, rescale
+from nelm.imaging.dicom_pixels import Frame, build_volume, check_pixel_module, direct_fields, rescale
 from nelm.imaging.volume import Volume
 from nelm.policy import Policy, apply_policy
 
@@ -52,8 +53,6 @@ def nm_image_type(ds: Dataset) -> str:
 
 def nm_tomo_frames(h: Header, policy: Policy, warnings: list[str]) -> list[Frame]:
     """The slices of a RECON TOMO file as frames placed in patient space (module docstring)."""
-    from nelm.imaging.dicom_read import frame_plane  # circular at module level (module docstring)
-
     ds, where = h.dataset, str(h.path)
     check_pixel_module(ds, where)
     detectors = ds.get("DetectorInformationSequence") or []
@@ -132,14 +131,6 @@ def read_nm_planar(
     DicomError
         Not an NM file, or a view with more than one frame (dynamic/gated planar).
     """
-    from nelm.imaging.dicom_read import (  # circular at module level (module docstring)
-        build_volume,
-        floats,
-        modality_of,
-        required,
-        series_timezone,
-    )
-
     p = Path(path)
     warnings: list[str] = []
     header = scan_files([p], policy=policy, strict=True)[0]

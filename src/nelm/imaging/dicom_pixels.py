@@ -1,4 +1,5 @@
-"""Pixel data of DICOM image frames, read into a preallocated volume array.
+"""Pixel data of DICOM image frames, read into a preallocated volume array, and the assembly
+of frames into a :class:`~nelm.imaging.volume.Volume` (:func:`build_volume`).
 
 :func:`load_pixels` allocates the output array once and fills it frame by frame, so the peak
 memory is about one volume plus one frame. Uncompressed little-endian frames are read straight
@@ -9,13 +10,17 @@ Slope/Intercept (PS3.3 C.11.1.1.2, ``v = m·sv + b``) is applied on the way in.
 
 :class:`Frame` is what the series readers (:mod:`nelm.imaging.dicom_read`,
 :mod:`nelm.imaging.dicom_nm`) produce per 2-D frame: where its pixels are, where it lies in
-patient space and how its stored values are rescaled.
+patient space and how its stored values are rescaled. :func:`build_volume` stacks a reader's
+frames (:func:`~nelm.imaging.dicom_common.stack_planes`), loads their pixels and lifts the
+series metadata out of the headers; both readers call it, so it lives here rather than in
+either of them.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Final
 
@@ -30,8 +35,23 @@ from pydicom.uid import UID
 from nelm.errors import DicomError
 from nelm.imaging import dicom_common as dc
 from nelm.imaging.dicom_discover import Header
+from nelm.imaging.dicom_pet import read_radiopharmaceutical, value_unit_of
+from nelm.imaging.geometry import Geometry
+from nelm.imaging.metadata import PatientIdentity, SeriesMetadata
+from nelm.imaging.volume import Volume
+from nelm.policy import Policy, apply_policy
 
-__all__ = ["Frame", "check_pixel_module", "direct_fields", "load_pixels", "rescale"]
+__all__ = [
+    "Frame",
+    "build_volume",
+    "check_pixel_module",
+    "direct_fields",
+    "load_pixels",
+    "real_world_rescale",
+    "rescale",
+]
+
+logger = logging.getLogger(__name__)
 
 #: Decoder plugin to prefer per transfer syntax, when installed: pyjpegls (CharLS) decodes
 #: JPEG-LS about 3x faster than libjpeg, which pydicom would otherwise try first (measured on
@@ -69,6 +89,30 @@ def rescale(item: Dataset | None, where: str) -> tuple[float, float]:
     if slope == 0:
         raise DicomError(f"{where}: Rescale Slope (0028,1053) is 0; every voxel would be the intercept")
     return (1.0 if slope is None else slope), (0.0 if intercept is None else intercept)
+
+
+def real_world_rescale(ds: Dataset, where: str) -> tuple[float, float] | None:
+    """Slope and intercept of the one linear Real World Value Mapping of ``ds``, else ``None``.
+
+    For single-frame images without Rescale Slope/Intercept: the classic MR Image IOD has no
+    Modality LUT (PS3.3 A.4), so a scaling of its stored values can only be recorded in the
+    General Image module's Real World Value Mapping Sequence (0040,9096; PS3.3 C.7.6.1 and
+    C.7.6.16.2.11), which nelm's writer uses for MR. Only a sequence with exactly one item that
+    has Real World Value Slope and Intercept (no LUT Data) is used: with several items it would
+    be a guess which one the values mean. First/Last Value Mapped are not checked.
+    """
+    items = ds.get("RealWorldValueMappingSequence") or []
+    if len(items) != 1 or "RealWorldValueLUTData" in items[0]:
+        return None
+    slope = dc.float_or_none(items[0].get("RealWorldValueSlope"))
+    intercept = dc.float_or_none(items[0].get("RealWorldValueIntercept"))
+    if slope is None or intercept is None:
+        return None
+    if slope == 0:
+        raise DicomError(
+            f"{where}: Real World Value Slope (0040,9225) is 0; every voxel would be the intercept"
+        )
+    return slope, intercept
 
 
 def check_pixel_module(ds: Dataset, where: str) -> None:
@@ -207,3 +251,122 @@ def load_pixels(frames: list[Frame], order: list[int]) -> npt.NDArray[Any]:
     for p, jobs in by_file.items():
         _decode_file(p, jobs, out)
     return out
+
+
+# -- frames into a volume --------------------------------------------------------------------
+def _header_datetime(
+    ds: Dataset, tz: tzinfo, where: str, policy: Policy, warnings: list[str]
+) -> datetime | None:
+    t = dc.text_of
+
+    def parse() -> datetime | None:
+        dt = dc.parse_datetime(t(ds, "AcquisitionDateTime"), tz)
+        if dt is None and t(ds, "AcquisitionTime"):
+            date = t(ds, "AcquisitionDate") or t(ds, "SeriesDate") or t(ds, "StudyDate")
+            dt = dc.combine_date_time(date, t(ds, "AcquisitionTime"), tz)
+        if dt is None:
+            dt = dc.combine_date_time(t(ds, "SeriesDate"), t(ds, "SeriesTime"), tz)
+        return dt
+
+    return dc.parse_or_warn(parse, where, "acquisition/series date or time", policy, warnings)
+
+
+def _identity(ds: Dataset, where: str, policy: Policy, warnings: list[str]) -> PatientIdentity:
+    birth = None
+    try:
+        birth = dc.parse_date(dc.text_of(ds, "PatientBirthDate"))
+    except ValueError as exc:
+        apply_policy(
+            policy,
+            f"{where}: malformed Patient's Birth Date (0010,0030) ({exc}); ignored",
+            logger=logger,
+            warnings=warnings,
+            error=DicomError,
+        )
+    return PatientIdentity(
+        patient_name=dc.text_of(ds, "PatientName"),
+        patient_id=dc.text_of(ds, "PatientID"),
+        birth_date=birth,
+        sex=dc.text_of(ds, "PatientSex"),
+        accession_number=dc.text_of(ds, "AccessionNumber"),
+        institution_name=dc.text_of(ds, "InstitutionName"),
+        referring_physician_name=dc.text_of(ds, "ReferringPhysicianName"),
+    )
+
+
+def build_volume(
+    headers: list[Header],
+    frames: list[Frame],
+    *,
+    modality: str,
+    source: str,
+    tz: tzinfo,
+    policy: Policy,
+    warnings: list[str],
+    single_slice_step_mm: float,
+) -> Volume:
+    """Stack ``frames`` into a :class:`Volume` with its pixels and :class:`SeriesMetadata`."""
+    order, affine = dc.stack_planes([f.plane for f in frames], single_slice_step_mm=single_slice_step_mm)
+    array = load_pixels(frames, order)
+    first = headers[0].dataset
+    where = str(headers[0].path)
+    units = value_unit_of(first, modality, source=where, policy=policy, warnings=warnings)
+    times = [f.acquired for f in frames if f.acquired is not None]
+    if not times:
+        times = [t for h in headers if (t := _header_datetime(h.dataset, tz, str(h.path), policy, warnings))]
+    study = dc.parse_or_warn(
+        lambda: dc.combine_date_time(dc.text_of(first, "StudyDate"), dc.text_of(first, "StudyTime"), tz),
+        where,
+        "Study Date/Time",
+        policy,
+        warnings,
+    )
+    radiopharmaceutical = None
+    if modality in {"PT", "NM"}:
+        radiopharmaceutical = read_radiopharmaceutical(
+            first, tz=tz, source=where, policy=policy, warnings=warnings
+        )
+    if len(headers) == len(frames):
+        by_path = {h.path: h.dataset for h in headers}
+        sop_uids = tuple(dc.sop_instance_uid_of(by_path[frames[i].path]) for i in order)
+    else:
+        sop_uids = tuple(dict.fromkeys(dc.sop_instance_uid_of(h.dataset) for h in headers))
+    number = dc.text_of(first, "SeriesNumber")
+    thickness = dc.float_or_none(first.get("SliceThickness"))
+    if thickness is None:
+        measures = dc.functional_group_item(first, None, "PixelMeasuresSequence")
+        thickness = dc.float_or_none(measures.get("SliceThickness")) if measures is not None else None
+    metadata = SeriesMetadata(
+        source=source,
+        study_instance_uid=dc.text_of(first, "StudyInstanceUID"),
+        series_instance_uid=dc.text_of(first, "SeriesInstanceUID"),
+        frame_of_reference_uid=dc.text_of(first, "FrameOfReferenceUID"),
+        sop_class_uid=dc.sop_class_uid_of(first),
+        series_description=dc.text_of(first, "SeriesDescription"),
+        series_number=int(float(number)) if number else None,
+        manufacturer=dc.text_of(first, "Manufacturer"),
+        slice_thickness_mm=thickness,
+        sop_instance_uids=sop_uids,
+        transfer_syntax_uid=str(frames[0].transfer_syntax),
+        frame_duration_s=_frame_duration_s(first),
+        study_datetime=study,
+        identity=_identity(first, where, policy, warnings),
+        radiopharmaceutical=radiopharmaceutical,
+        warnings=tuple(warnings),
+    )
+    geometry = Geometry(shape=(len(frames), frames[0].plane.rows, frames[0].plane.columns), affine=affine)
+    return Volume(
+        array=array,
+        geometry=geometry,
+        modality=modality,
+        units=units,
+        acquisition_datetime=min(times) if times else None,
+        metadata=metadata,
+    )
+
+
+def _frame_duration_s(ds: Dataset) -> float | None:
+    """Actual Frame Duration (0018,1242, ms) in seconds; ``None`` when absent, malformed or not
+    positive (nelm writes 0 for a planar NM file whose duration is unknown)."""
+    ms = dc.float_or_none(ds.get("ActualFrameDuration"))
+    return ms / 1000.0 if ms is not None and ms > 0 else None

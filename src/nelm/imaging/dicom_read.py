@@ -15,9 +15,12 @@ What is read, and how
   from Slice Thickness (which is kept in the metadata only). Missing tags, non-parallel frames,
   duplicates, gaps and frames of different sizes are errors whatever the policy.
 * **Values.** Each frame's own Rescale Slope/Intercept (PS3.3 C.11.1.1.2, ``v = m·sv + b``) is
-  applied: PET slices routinely have different slopes. The output is ``float32`` if any slope is
-  not 1 or any intercept not an integer, else the smallest integer type that holds the stored
-  range (see :func:`~nelm.imaging.dicom_common.output_dtype`).
+  applied: PET slices routinely have different slopes. A single-frame image without them (the
+  classic MR Image IOD has no Modality LUT) whose Real World Value Mapping Sequence (0040,9096)
+  holds exactly one linear item gets that item's slope and intercept instead
+  (:func:`~nelm.imaging.dicom_pixels.real_world_rescale`); this is how nelm writes MR. The
+  output is ``float32`` if any slope is not 1 or any intercept not an integer, else the smallest
+  integer type that holds the stored range (see :func:`~nelm.imaging.dicom_common.output_dtype`).
 * **Time.** The acquisition datetime of a frame is Acquisition DateTime (0008,002A), else
   Acquisition Date + Acquisition Time (the date falling back to Series Date when only the time
   is present), else Series Date + Series Time; Frame Acquisition DateTime in enhanced files. The
@@ -34,8 +37,8 @@ What is read, and how
   positive; 0 (nelm writes it for planar NM of unknown duration) and absence give ``None``.
 
 NM files are read by :mod:`nelm.imaging.dicom_nm`: RECON TOMO as one volume here, planar NM
-(STATIC, WHOLE BODY) by :func:`read_nm_planar` (re-exported from this module), one volume per
-view.
+(STATIC, WHOLE BODY) by :func:`~nelm.imaging.dicom_nm.read_nm_planar`, one volume per view
+(a planar file with a single view is also returned here).
 """
 
 from __future__ import annotations
@@ -43,43 +46,33 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, tzinfo
+from collections.abc import Sequence
+from datetime import UTC, tzinfo
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
-import pydicom
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
 from nelm.errors import DicomError, InputError
 from nelm.imaging import dicom_common as dc
+from nelm.imaging.dicom_common import SUPPORTED_SOP_CLASSES, frame_plane, modality_of, series_timezone
 from nelm.imaging.dicom_discover import Header, group_headers, scan_files, series_info, walk_files
 from nelm.imaging.dicom_nm import PLANAR_TYPES, TOMO_TYPES, nm_image_type, nm_tomo_frames, read_nm_planar
-from nelm.imaging.dicom_pet import read_radiopharmaceutical, value_unit_of
-from nelm.imaging.dicom_pixels import Frame, check_pixel_module, direct_fields, load_pixels, rescale
-from nelm.imaging.geometry import Geometry
-from nelm.imaging.metadata import PatientIdentity, SeriesMetadata
+from nelm.imaging.dicom_pixels import (
+    Frame,
+    build_volume,
+    check_pixel_module,
+    direct_fields,
+    real_world_rescale,
+    rescale,
+)
 from nelm.imaging.volume import Volume
-from nelm.policy import Policy, apply_policy
+from nelm.policy import Policy
 
-__all__ = ["SUPPORTED_SOP_CLASSES", "read_nm_planar", "read_series"]
+__all__ = ["SUPPORTED_SOP_CLASSES", "read_series"]
 
 logger = logging.getLogger(__name__)
-
-#: Image SOP classes nelm loads as volumes, with their modality.
-SUPPORTED_SOP_CLASSES: Final[dict[str, str]] = {
-    pydicom.uid.CTImageStorage: "CT",
-    pydicom.uid.EnhancedCTImageStorage: "CT",
-    pydicom.uid.LegacyConvertedEnhancedCTImageStorage: "CT",
-    pydicom.uid.MRImageStorage: "MR",
-    pydicom.uid.EnhancedMRImageStorage: "MR",
-    pydicom.uid.LegacyConvertedEnhancedMRImageStorage: "MR",
-    pydicom.uid.PositronEmissionTomographyImageStorage: "PT",
-    pydicom.uid.EnhancedPETImageStorage: "PT",
-    pydicom.uid.LegacyConvertedEnhancedPETImageStorage: "PT",
-    pydicom.uid.NuclearMedicineImageStorage: "NM",
-}
 
 
 # -- choosing the files -----------------------------------------------------------------------
@@ -131,65 +124,7 @@ def _select_headers(
     return headers, f"{len(files)} files in {files[0].parent}"
 
 
-def modality_of(ds: Dataset) -> str | None:
-    """Modality nelm loads ``ds`` as (``"CT"``, ``"MR"``, ``"PT"``, ``"NM"``), or ``None``."""
-    sop = dc.sop_class_uid_of(ds)
-    if sop in SUPPORTED_SOP_CLASSES:
-        return SUPPORTED_SOP_CLASSES[sop]
-    modality = dc.text_of(ds, "Modality")
-    if not sop and modality in {"CT", "MR", "PT", "NM"}:
-        return modality
-    return None
-
-
-# -- per-frame geometry and rescale -------------------------------------------------------------
-def floats(value: Any, n: int, what: str, where: str) -> tuple[float, ...]:
-    """``n`` numbers of a multi-valued tag, else :class:`DicomError` naming ``what`` and ``where``."""
-    try:
-        out = tuple(float(v) for v in value)
-    except (TypeError, ValueError) as exc:
-        raise DicomError(f"{where}: {what} has non-numeric values {value!r}") from exc
-    if len(out) != n:
-        raise DicomError(f"{where}: {what} has {len(out)} values, expected {n}: {value!r}")
-    return out
-
-
-def required(ds: Dataset, keyword: str, tag: str, where: str) -> Any:
-    """Value of a geometry tag needed to place a frame, else :class:`DicomError`."""
-    value = ds.get(keyword)
-    if value is None or value == "":
-        raise DicomError(
-            f"{where}: {keyword} {tag} is missing; the frame cannot be placed in patient space "
-            "(the file is not a complete cross-sectional image)"
-        )
-    return value
-
-
-def frame_plane(
-    ds: Dataset, position_ds: Dataset, orientation_ds: Dataset, spacing_ds: Dataset, where: str
-) -> dc.FramePlane:
-    """Plane of one frame: position, orientation and pixel spacing from the given items (the
-    top level, functional group items or a detector item), rows and columns from ``ds``."""
-    ipp = floats(
-        required(position_ds, "ImagePositionPatient", "(0020,0032)", where), 3, "ImagePositionPatient", where
-    )
-    iop = floats(
-        required(orientation_ds, "ImageOrientationPatient", "(0020,0037)", where),
-        6,
-        "ImageOrientationPatient",
-        where,
-    )
-    ps = floats(required(spacing_ds, "PixelSpacing", "(0028,0030)", where), 2, "PixelSpacing", where)
-    return dc.FramePlane(
-        source=where,
-        position_mm=(ipp[0], ipp[1], ipp[2]),
-        orientation=(iop[0], iop[1], iop[2], iop[3], iop[4], iop[5]),
-        pixel_spacing_mm=(ps[0], ps[1]),
-        rows=int(required(ds, "Rows", "(0028,0010)", where)),
-        columns=int(required(ds, "Columns", "(0028,0011)", where)),
-    )
-
-
+# -- frames of single-frame and enhanced files ----------------------------------------------
 def _single_frames(headers: list[Header]) -> list[Frame]:
     frames = []
     for h in headers:
@@ -201,21 +136,13 @@ def _single_frames(headers: list[Header]) -> list[Frame]:
             )
         ts = dc.check_transfer_syntax(ds, where)
         slope, intercept = rescale(ds, where)
+        if "RescaleSlope" not in ds and "RescaleIntercept" not in ds:  # no Modality LUT (classic MR)
+            slope, intercept = real_world_rescale(ds, where) or (slope, intercept)
         plane = frame_plane(ds, ds, ds, ds, where)
         frames.append(
             Frame(h.path, None, plane, slope, intercept, dc.stored_range(ds), ts, **direct_fields(h, ts))
         )
     return frames
-
-
-def _group_item(ds: Dataset, per_frame: Dataset | None, keyword: str) -> Dataset | None:
-    for groups in (per_frame, (ds.get("SharedFunctionalGroupsSequence") or [None])[0]):
-        if groups is not None:
-            seq = groups.get(keyword)
-            if seq:
-                item: Dataset = seq[0]
-                return item
-    return None
 
 
 def _enhanced_frames(h: Header, tz: tzinfo, policy: Policy, warnings: list[str]) -> list[Frame]:
@@ -230,7 +157,7 @@ def _enhanced_frames(h: Header, tz: tzinfo, policy: Policy, warnings: list[str])
         pf = per[i] if i < len(per) else None
         items: dict[str, Dataset] = {}
         for keyword in ("PlanePositionSequence", "PlaneOrientationSequence", "PixelMeasuresSequence"):
-            item = _group_item(ds, pf, keyword)
+            item = dc.functional_group_item(ds, pf, keyword)
             if item is None:
                 raise DicomError(f"{where}: functional group {keyword} is missing (per-frame and shared)")
             items[keyword] = item
@@ -241,12 +168,14 @@ def _enhanced_frames(h: Header, tz: tzinfo, policy: Policy, warnings: list[str])
             items["PixelMeasuresSequence"],
             where,
         )
-        slope, intercept = rescale(_group_item(ds, pf, "PixelValueTransformationSequence"), where)
-        content = _group_item(ds, pf, "FrameContentSequence")
+        slope, intercept = rescale(
+            dc.functional_group_item(ds, pf, "PixelValueTransformationSequence"), where
+        )
+        content = dc.functional_group_item(ds, pf, "FrameContentSequence")
         acquired = None
         if content is not None:
             frame_time = dc.text_of(content, "FrameAcquisitionDateTime")
-            acquired = _parse_or_warn(
+            acquired = dc.parse_or_warn(
                 functools.partial(dc.parse_datetime, frame_time, tz),
                 where,
                 "FrameAcquisitionDateTime (0018,9074)",
@@ -259,162 +188,6 @@ def _enhanced_frames(h: Header, tz: tzinfo, policy: Policy, warnings: list[str])
             )
         )
     return frames
-
-
-# -- metadata ---------------------------------------------------------------------------------
-def _parse_or_warn(
-    parse: Callable[[], datetime | None], where: str, what: str, policy: Policy, warnings: list[str]
-) -> datetime | None:
-    try:
-        return parse()
-    except ValueError as exc:
-        apply_policy(
-            policy,
-            f"{where}: malformed {what} ({exc}); ignored",
-            logger=logger,
-            warnings=warnings,
-            error=DicomError,
-        )
-        return None
-
-
-def _header_datetime(
-    ds: Dataset, tz: tzinfo, where: str, policy: Policy, warnings: list[str]
-) -> datetime | None:
-    t = dc.text_of
-
-    def parse() -> datetime | None:
-        dt = dc.parse_datetime(t(ds, "AcquisitionDateTime"), tz)
-        if dt is None and t(ds, "AcquisitionTime"):
-            date = t(ds, "AcquisitionDate") or t(ds, "SeriesDate") or t(ds, "StudyDate")
-            dt = dc.combine_date_time(date, t(ds, "AcquisitionTime"), tz)
-        if dt is None:
-            dt = dc.combine_date_time(t(ds, "SeriesDate"), t(ds, "SeriesTime"), tz)
-        return dt
-
-    return _parse_or_warn(parse, where, "acquisition/series date or time", policy, warnings)
-
-
-def _identity(ds: Dataset, where: str, policy: Policy, warnings: list[str]) -> PatientIdentity:
-    birth = None
-    try:
-        birth = dc.parse_date(dc.text_of(ds, "PatientBirthDate"))
-    except ValueError as exc:
-        apply_policy(
-            policy,
-            f"{where}: malformed Patient's Birth Date (0010,0030) ({exc}); ignored",
-            logger=logger,
-            warnings=warnings,
-            error=DicomError,
-        )
-    return PatientIdentity(
-        patient_name=dc.text_of(ds, "PatientName"),
-        patient_id=dc.text_of(ds, "PatientID"),
-        birth_date=birth,
-        sex=dc.text_of(ds, "PatientSex"),
-        accession_number=dc.text_of(ds, "AccessionNumber"),
-        institution_name=dc.text_of(ds, "InstitutionName"),
-        referring_physician_name=dc.text_of(ds, "ReferringPhysicianName"),
-    )
-
-
-def series_timezone(ds: Dataset, where: str, assume: tzinfo, policy: Policy, warnings: list[str]) -> tzinfo:
-    """Zone of the local DICOM times of ``ds``: its Timezone Offset From UTC, else ``assume``."""
-    try:
-        tz, assumed = dc.resolve_timezone(ds, assume)
-    except ValueError as exc:
-        apply_policy(
-            policy,
-            f"{where}: malformed Timezone Offset From UTC (0008,0201) ({exc}); using {assume}",
-            logger=logger,
-            warnings=warnings,
-            error=DicomError,
-        )
-        return assume
-    if assumed:
-        note = f"{where}: no Timezone Offset From UTC (0008,0201); local DICOM times were taken as {assume}"
-        apply_policy(
-            Policy.IGNORE if policy is Policy.IGNORE else Policy.WARN, note, logger=logger, warnings=warnings
-        )
-    return tz
-
-
-def build_volume(
-    headers: list[Header],
-    frames: list[Frame],
-    *,
-    modality: str,
-    source: str,
-    tz: tzinfo,
-    policy: Policy,
-    warnings: list[str],
-    single_slice_step_mm: float,
-) -> Volume:
-    """Stack ``frames`` into a :class:`Volume` with its pixels and :class:`SeriesMetadata`."""
-    order, affine = dc.stack_planes([f.plane for f in frames], single_slice_step_mm=single_slice_step_mm)
-    array = load_pixels(frames, order)
-    first = headers[0].dataset
-    where = str(headers[0].path)
-    units = value_unit_of(first, modality, source=where, policy=policy, warnings=warnings)
-    times = [f.acquired for f in frames if f.acquired is not None]
-    if not times:
-        times = [t for h in headers if (t := _header_datetime(h.dataset, tz, str(h.path), policy, warnings))]
-    study = _parse_or_warn(
-        lambda: dc.combine_date_time(dc.text_of(first, "StudyDate"), dc.text_of(first, "StudyTime"), tz),
-        where,
-        "Study Date/Time",
-        policy,
-        warnings,
-    )
-    radiopharmaceutical = None
-    if modality in {"PT", "NM"}:
-        radiopharmaceutical = read_radiopharmaceutical(
-            first, tz=tz, source=where, policy=policy, warnings=warnings
-        )
-    if len(headers) == len(frames):
-        by_path = {h.path: h.dataset for h in headers}
-        sop_uids = tuple(dc.sop_instance_uid_of(by_path[frames[i].path]) for i in order)
-    else:
-        sop_uids = tuple(dict.fromkeys(dc.sop_instance_uid_of(h.dataset) for h in headers))
-    number = dc.text_of(first, "SeriesNumber")
-    thickness = dc.float_or_none(first.get("SliceThickness"))
-    if thickness is None:
-        measures = _group_item(first, None, "PixelMeasuresSequence")
-        thickness = dc.float_or_none(measures.get("SliceThickness")) if measures is not None else None
-    metadata = SeriesMetadata(
-        source=source,
-        study_instance_uid=dc.text_of(first, "StudyInstanceUID"),
-        series_instance_uid=dc.text_of(first, "SeriesInstanceUID"),
-        frame_of_reference_uid=dc.text_of(first, "FrameOfReferenceUID"),
-        sop_class_uid=dc.sop_class_uid_of(first),
-        series_description=dc.text_of(first, "SeriesDescription"),
-        series_number=int(float(number)) if number else None,
-        manufacturer=dc.text_of(first, "Manufacturer"),
-        slice_thickness_mm=thickness,
-        sop_instance_uids=sop_uids,
-        transfer_syntax_uid=str(frames[0].transfer_syntax),
-        frame_duration_s=_frame_duration_s(first),
-        study_datetime=study,
-        identity=_identity(first, where, policy, warnings),
-        radiopharmaceutical=radiopharmaceutical,
-        warnings=tuple(warnings),
-    )
-    geometry = Geometry(shape=(len(frames), frames[0].plane.rows, frames[0].plane.columns), affine=affine)
-    return Volume(
-        array=array,
-        geometry=geometry,
-        modality=modality,
-        units=units,
-        acquisition_datetime=min(times) if times else None,
-        metadata=metadata,
-    )
-
-
-def _frame_duration_s(ds: Dataset) -> float | None:
-    """Actual Frame Duration (0018,1242, ms) in seconds; ``None`` when absent, malformed or not
-    positive (nelm writes 0 for a planar NM file whose duration is unknown)."""
-    ms = dc.float_or_none(ds.get("ActualFrameDuration"))
-    return ms / 1000.0 if ms is not None and ms > 0 else None
 
 
 def _single_step(ds: Dataset) -> float:

@@ -1,4 +1,4 @@
-"""Write a :class:`~nelm.imaging.volume.Volume` as a DICOM series: CT, PET or NM.
+"""Write a :class:`~nelm.imaging.volume.Volume` as a DICOM series: CT, PET, MR or NM.
 
 =====  ======================================  =================================================
  kind   SOP class / layout                      stored values
@@ -9,6 +9,10 @@
  PT     PET Image Storage, one file per slice   int16 with a per-slice Rescale Slope
                                                 ``max|v|/32760`` and Intercept 0 (PS3.3
                                                 C.8.9.4.1.2), as scanners do; Units BQML/CNTS/GML
+ MR     MR Image Storage, one file per slice    uint16 (int16 when a value is negative); when the
+                                                values are not integers that fit, one linear
+                                                scale for the series, recorded as a Real World
+                                                Value Mapping, not as Rescale (see below)
  NM     NM Image Storage, one multi-frame file  uint16 counts; when the values are not integers
         (RECON TOMO)                            in 0..65535, one Rescale Slope for the file
                                                 (a standard extension of the NM IOD)
@@ -16,6 +20,25 @@
 
 Round trips are exact to the quantisation: every read-back value is within ``slope / 2`` of the
 written one (the slope is first rounded to its 16-character DS text, then used to quantise).
+
+MR values (:attr:`~nelm.imaging.metadata.ValueUnit.ARBITRARY` signal intensity, usually floats)
+cannot use Rescale Slope/Intercept: the MR Image IOD (PS3.3 A.4, Table A.4-1) has no Modality
+LUT module, and PS3.3 A.4.1 says the Modality LUT is not a component of it. Its General Image
+module (PS3.3 C.7.6.1) does include the Real World Value Mapping Sequence (0040,9096; Type 3;
+items per the Real World Value Mapping Item macro, PS3.3 C.7.6.16.2.11), which maps stored values
+to real-world values ``v = slope · sv + intercept``. So an MR series is written as integers plus
+one such mapping, identical in every file: values that are all integers fitting uint16 (or int16)
+are stored as they are (slope 1, intercept 0); otherwise ``slope = max v / 65535`` into uint16, or
+``max |v| / 32767`` into int16 when a value is negative, intercept 0 (zero stays exactly zero).
+Slope and intercept are FD (binary64), so no DS rounding is involved; the item's Measurement Units
+Code Sequence is UCUM ``[arb'U]`` "arbitrary unit", its First/Last Value Mapped the whole stored
+range. :func:`~nelm.imaging.dicom_read.read_series` applies this mapping to a single-frame image
+that has no Rescale Slope/Intercept, so MR values read back within ``slope / 2``; a reader that
+ignores it sees the stored integers. The MR Image module's Type 1 acquisition attributes are
+written as what nelm knows, nothing more: Scanning Sequence ``RM`` (research mode) and Sequence
+Variant ``NONE``; Scan Options, MR Acquisition Type, Repetition Time, Echo Time and Echo Train
+Length are Type 2 and left empty. The Contrast/Bolus module is not written (nelm does not know
+whether contrast was given), as for CT.
 
 Everything comes from the volume: geometry (Image Position/Orientation (Patient), Pixel
 Spacing; for NM the Detector Information Sequence and Spacing Between Slices), its metadata
@@ -101,6 +124,12 @@ _VIEW_CODES: Final[dict[str, tuple[str, str, str]]] = {
     "POSTERIOR": ("399001007", "SCT", "Posterior projection"),
 }
 
+#: Measurement Units Code Sequence (0040,08EA) item of the Real World Value Mapping of an MR
+#: series: UCUM "arbitrary unit" (MR signal intensity has no physical unit).
+_ARBITRARY_UNIT: Final[tuple[str, str, str]] = ("[arb'U]", "UCUM", "arbitrary unit")
+#: LUT Label (0040,9210, SH) of that mapping.
+_MR_MAPPING_LABEL: Final[str] = "MR SIGNAL"
+
 _PET_HEADROOM: Final[float] = 32760.0  # int16 max 32767, kept below it so DS rounding never overflows
 _NM_HEADROOM: Final[float] = 65530.0
 _J2K_MIN_SIZE: Final[int] = 32  # 2**(6 - 1): openjpeg's fixed 6 DWT resolutions
@@ -157,6 +186,41 @@ def _quantise_nm(values: npt.NDArray[np.float64], where: str) -> tuple[npt.NDArr
     peak = float(values.max())
     slope_text, slope = _ds(peak / _NM_HEADROOM if peak > 0 else 1.0)
     return np.rint(values / slope).astype(np.uint16), slope_text
+
+
+def _quantise_mr(values: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.integer[Any]], float, float]:
+    """Stored values, slope and intercept of an MR series (module docstring: one mapping for all)."""
+    lo, hi = float(values.min()), float(values.max())
+    if np.all(values == np.rint(values)):
+        if lo >= 0 and hi <= 65535:
+            return values.astype(np.uint16), 1.0, 0.0
+        if lo >= -32768 and hi <= 32767:
+            return values.astype(np.int16), 1.0, 0.0
+    tiny = float(np.finfo(np.float64).tiny)  # keeps the slope positive for subnormal values
+    if lo >= 0:
+        slope = max(hi / 65535.0, tiny)
+        return np.clip(np.rint(values / slope), 0, 65535).astype(np.uint16), slope, 0.0
+    slope = max(max(-lo, hi) / 32767.0, tiny)
+    return np.clip(np.rint(values / slope), -32767, 32767).astype(np.int16), slope, 0.0
+
+
+def _real_world_value_mapping(
+    stored: npt.NDArray[np.integer[Any]], slope: float, intercept: float
+) -> Sequence:
+    """Real World Value Mapping Sequence (0040,9096) of an MR image: one linear item."""
+    item = Dataset()
+    info = np.iinfo(stored.dtype)
+    vr = "SS" if info.min < 0 else "US"  # US or SS, following Pixel Representation
+    item.add_new("RealWorldValueFirstValueMapped", vr, int(info.min))
+    item.add_new("RealWorldValueLastValueMapped", vr, int(info.max))
+    item.RealWorldValueIntercept = intercept
+    item.RealWorldValueSlope = slope
+    item.LUTExplanation = "MR signal intensity, arbitrary units"
+    item.LUTLabel = _MR_MAPPING_LABEL
+    unit = Dataset()
+    unit.CodeValue, unit.CodingSchemeDesignator, unit.CodeMeaning = _ARBITRARY_UNIT
+    item.MeasurementUnitsCodeSequence = Sequence([unit])
+    return Sequence([item])
 
 
 def _frame_duration_ms(volume: Volume) -> str | None:
@@ -331,7 +395,7 @@ def _radiopharmaceutical_sequence(volume: Volume) -> Sequence:
     return Sequence([item])
 
 
-# -- CT and PET: one file per slice ------------------------------------------------------------
+# -- CT, PET and MR: one file per slice -------------------------------------------------------
 def _slice_datasets(volume: Volume, policy: Policy, warnings: list[str]) -> list[Dataset]:
     values = _check_finite(volume)
     uids = _uids(volume)
@@ -339,7 +403,16 @@ def _slice_datasets(volume: Volume, policy: Policy, warnings: list[str]) -> list
     normal = np.cross(volume.geometry.directions[:, 2], volume.geometry.directions[:, 1])
     thickness = volume.metadata.slice_thickness_mm or volume.spacing_mm[0]
     is_pet = volume.modality == "PT"
-    if is_pet:
+    is_mr = volume.modality == "MR"
+    if is_mr:
+        if volume.units is not ValueUnit.ARBITRARY:
+            raise UnitsError(
+                f"{volume.metadata.source or 'volume'}: an MR series holds signal intensity in arbitrary "
+                f"units; the volume is in {volume.units.value}"
+            )
+        stored_mr, slope_mr, intercept_mr = _quantise_mr(values)
+        sop_class = pydicom.uid.MRImageStorage
+    elif is_pet:
         if volume.units not in _PET_UNITS:
             raise UnitsError(
                 f"{volume.metadata.source or 'volume'}: PET values in {volume.units.value} cannot be "
@@ -389,6 +462,18 @@ def _slice_datasets(volume: Volume, policy: Policy, warnings: list[str]) -> list
             ds.RadiopharmaceuticalInformationSequence = _radiopharmaceutical_sequence(volume)
             ds.PatientOrientationCodeSequence = Sequence([])
             ds.PatientGantryRelationshipCodeSequence = Sequence([])
+        elif is_mr:
+            stored = stored_mr[k]
+            ds.ImageType = ["DERIVED", "SECONDARY", "OTHER"]  # value 3: PS3.3 C.8.3.1.1.1
+            ds.PatientPosition = ""  # Type 2C in General Series for MR Image Storage
+            ds.ScanningSequence = "RM"  # research mode: the sequence is not known (module docstring)
+            ds.SequenceVariant = "NONE"
+            ds.ScanOptions = ""
+            ds.MRAcquisitionType = ""
+            ds.RepetitionTime = ""  # Type 2C, required unless echo planar: present, empty
+            ds.EchoTime = ""
+            ds.EchoTrainLength = ""
+            ds.RealWorldValueMappingSequence = _real_world_value_mapping(stored_mr, slope_mr, intercept_mr)
         else:
             stored = stored_ct[k]
             ds.ImageType = ["DERIVED", "SECONDARY", "AXIAL"]
@@ -508,13 +593,14 @@ def write_series(
     policy: Policy = Policy.WARN,
     overwrite: bool = False,
 ) -> list[Path]:
-    """Write a CT, PT or NM volume as a DICOM series into ``folder`` (see the module docstring).
+    """Write a CT, PT, MR or NM volume as a DICOM series into ``folder`` (see the module docstring).
 
     Parameters
     ----------
     volume:
-        Modality CT (units HU), PT (Bq/mL, counts or SUVbw) or NM (counts or Bq/mL; written as
-        one RECON TOMO file).
+        Modality CT (units HU), PT (Bq/mL, counts or SUVbw), MR (arbitrary units; values kept
+        through a Real World Value Mapping) or NM (counts or Bq/mL; written as one RECON TOMO
+        file).
     folder:
         Output folder, created atomically; it must not exist or be empty unless ``overwrite``.
     transfer_syntax_uid:
@@ -528,7 +614,8 @@ def write_series(
     Returns
     -------
     list of Path
-        The files written, in slice order (``CT_0001.dcm`` …, or ``NM_0001.dcm``).
+        The files written, in slice order (``CT_0001.dcm``, ``PT_0001.dcm``, ``MR_0001.dcm`` …,
+        or ``NM_0001.dcm``).
 
     Raises
     ------
@@ -544,12 +631,12 @@ def write_series(
     target = Path(folder)
     _prepare_folder(target, overwrite)
     warnings: list[str] = []
-    if volume.modality in {"CT", "PT"}:
+    if volume.modality in {"CT", "PT", "MR"}:
         datasets = _slice_datasets(volume, policy, warnings)
     elif volume.modality == "NM":
         datasets = [_nm_tomo_dataset(volume, policy, warnings)]
     else:
-        raise InputError(f"writing {volume.modality} series is not supported; nelm writes CT, PT and NM")
+        raise InputError(f"writing {volume.modality} series is not supported; nelm writes CT, PT, MR and NM")
     names = [f"{volume.modality}_{k + 1:04d}.dcm" for k in range(len(datasets))]
     with atomic_dir(target) as tmp:
         for ds, name in zip(datasets, names, strict=True):

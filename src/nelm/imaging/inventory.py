@@ -18,7 +18,8 @@ import numpy as np
 
 from nelm.errors import NelmError
 from nelm.imaging.dicom_discover import SeriesInfo, find_series, scan_files, series_info
-from nelm.imaging.dicom_read import read_nm_planar, read_series
+from nelm.imaging.dicom_nm import read_nm_planar
+from nelm.imaging.dicom_read import read_series
 from nelm.imaging.labelmap import LabelMap
 from nelm.imaging.nifti import is_nifti, labels_sidecar_path, read_labelmap, read_nifti
 from nelm.imaging.rtstruct import RTSTRUCT_SOP_CLASS_UID, roi_names

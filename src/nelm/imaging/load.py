@@ -19,7 +19,8 @@ from typing import Final
 
 from nelm.errors import InputError, MaskError
 from nelm.imaging.dicom_common import read_header, sop_class_uid_of
-from nelm.imaging.dicom_read import read_nm_planar, read_series
+from nelm.imaging.dicom_nm import read_nm_planar
+from nelm.imaging.dicom_read import read_series
 from nelm.imaging.geometry import Geometry
 from nelm.imaging.labelmap import LabelMap
 from nelm.imaging.metadata import ValueUnit

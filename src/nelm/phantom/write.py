@@ -4,16 +4,17 @@ Layout under ``out_dir`` (``<tp>`` is a time-point id: ``baseline``, ``maa``, ``
 
     case.yaml                          the case manifest (schema version 1)
     truth.json                         the ground truth (nelm.phantom.truth.PhantomTruth)
-    <tp>/<role>/                       DICOM series (CT and PET one file per slice, NM one file)
+    <tp>/<role>/                       DICOM series (CT, PET and MR one file per slice, NM one file)
     <tp>/<role>.nii.gz (+ .json)       NIfTI image with its nelm sidecar
     maa/planar_maa.dcm                 planar MAA pair (one NM file, anterior + posterior)
     maa/planar_maa_{anterior,posterior}.nii.gz
     <tp>/masks/<image role>/<mask>.nii.gz (+ .labels.json)   truth label maps on that image's grid
 
 Every file is written atomically (:mod:`nelm.atomic`). The manifest points to the DICOM series
-when DICOM is written, else to the NIfTI files. MRI is always written as NIfTI: nelm's DICOM
-writer covers CT, PT and NM. Files of an earlier, different phantom in ``out_dir`` are replaced
-where the names coincide and otherwise left alone.
+when DICOM is written, else to the NIfTI files; that holds for every study, the hepatobiliary
+MR included (MR Image Storage, its float signal kept through a Real World Value Mapping, see
+:mod:`nelm.imaging.dicom_write`). Files of an earlier, different phantom in ``out_dir`` are
+replaced where the names coincide and otherwise left alone.
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ SYNTHETIC_CLINICAL: Final[dict[str, Any]] = {
     "sphincterotomy": False,
 }
 
-_DICOM_MODALITIES: Final[frozenset[str]] = frozenset({"CT", "PT", "NM"})
+#: Modalities of the 3-D studies :func:`~nelm.imaging.dicom_write.write_series` writes as DICOM.
+_DICOM_MODALITIES: Final[frozenset[str]] = frozenset({"CT", "PT", "MR", "NM"})
 
 
 def _check_formats(formats: Iterable[str]) -> tuple[str, ...]:
