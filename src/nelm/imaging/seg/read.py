@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -307,6 +308,23 @@ def _resolve_grid(
     return reference, "the reference grid"
 
 
+def _placed_frames(
+    sf: _SegFile, grid: Geometry, grid_name: str, tolerance_mm: float
+) -> Iterator[tuple[tuple[slice, slice, slice], npt.NDArray[np.generic]]]:
+    """Each frame's values with the index of ``grid`` it lands on (frames off the grid skipped)."""
+    for frame in sf.frames:
+        placed = place(
+            frame.plane,
+            _frame_values(sf, frame),
+            grid,
+            tolerance_mm=tolerance_mm,
+            what=f"frame {frame.index + 1} of DICOM SEG {sf.path}",
+            grid_name=grid_name,
+        )
+        if placed is not None:
+            yield placed
+
+
 def _segment_name(sf: _SegFile, number: int) -> str:
     return f"{number} ({sf.labels[number].name!r})"
 
@@ -364,19 +382,7 @@ def read_seg(
     top = max(sf.labels)
     out = np.zeros(grid.shape, dtype=np.uint8 if top <= np.iinfo(np.uint8).max else np.uint16)
     overlaps: dict[tuple[int, int], int] = {}
-    for frame in sf.frames:
-        values = _frame_values(sf, frame)
-        placed = place(
-            frame.plane,
-            values,
-            grid,
-            tolerance_mm=tolerance_mm,
-            what=f"frame {frame.index + 1} of DICOM SEG {sf.path}",
-            grid_name=grid_name,
-        )
-        if placed is None:
-            continue
-        target, block = placed
+    for target, block in _placed_frames(sf, grid, grid_name, tolerance_mm):
         region = out[target]
         fg = block != 0
         clash = fg & (region != 0) & (region != block)
@@ -436,19 +442,7 @@ def read_seg_segments(
         sf, reference, policy=policy, tolerance_mm=tolerance_mm, warnings=warnings
     )
     arrays = {n: np.zeros(grid.shape, dtype=np.uint8) for n in sf.labels}
-    for frame in sf.frames:
-        values = _frame_values(sf, frame)
-        placed = place(
-            frame.plane,
-            values,
-            grid,
-            tolerance_mm=tolerance_mm,
-            what=f"frame {frame.index + 1} of DICOM SEG {sf.path}",
-            grid_name=grid_name,
-        )
-        if placed is None:
-            continue
-        target, block = placed
+    for target, block in _placed_frames(sf, grid, grid_name, tolerance_mm):
         for number in np.unique(block).tolist():
             if number:
                 arrays[int(number)][target][block == number] = 1
