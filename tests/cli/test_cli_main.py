@@ -60,3 +60,16 @@ def test_info_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert [i["kind"] for i in items] == ["nifti-image"]
     assert items[0]["details"]["modality"] == "CT"
     assert items[0]["details"]["value_range"] == pytest.approx([-100.0, 300.0])
+
+
+def test_info_on_real_dcmqi_folder(data_file, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    """dcmqi test data (QIICR/dcmqi, BSD-3): 3 CT slices, a liver SEG, and an SR and a Real
+    World Value Mapping object that are listed but not loaded."""
+    folder = data_file("dicom/dcmqi")
+    assert main(["info", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "segment 1: Liver" in out
+    assert "dicom-series" in out
+    assert "shape 3x512x512" in out
+    assert "Comprehensive SR Storage: not an image or mask nelm loads" in out
+    assert "unreadable" not in out

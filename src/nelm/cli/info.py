@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,9 @@ def _text(item: Any) -> str:
     for lab in d.get("labels", []):
         track = f" [{lab['tracking_id']}]" if lab["tracking_id"] else ""
         lines.append(f"  label {lab['value']}: {lab['name']}{track}, {lab['volume_ml']:.2f} mL")
+    for seg in d.get("segments", []):
+        track = f" [{seg['tracking_id']}]" if seg["tracking_id"] else ""
+        lines.append(f"  segment {seg['number']}: {seg['name']}{track}")
     lines.extend(f"  {tp}" for tp in d.get("time_points", []))
     lines.extend(f"  warning: {w}" for w in d.get("warnings", []))
     return "\n".join(lines)
@@ -55,6 +59,9 @@ def run(args: argparse.Namespace) -> int:
     """Print the inventory of ``args.path``."""
     from nelm.imaging.inventory import inventory
 
+    if args.verbose == 0:
+        # Tolerated problems are listed under each item; do not print them twice as log lines.
+        logging.getLogger("nelm").setLevel(logging.ERROR)
     items = inventory(args.path, policy=Policy.RAISE if args.strict else Policy.WARN)
     if args.json:
         print(json.dumps([item.__dict__ for item in items], indent=2, default=str))

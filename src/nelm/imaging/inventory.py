@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pydicom
 
 from nelm.errors import NelmError
+from nelm.imaging.dicom_common import SUPPORTED_SOP_CLASSES
 from nelm.imaging.dicom_discover import SeriesInfo, find_series, scan_files, series_info
 from nelm.imaging.dicom_nm import read_nm_planar
 from nelm.imaging.dicom_read import read_series
@@ -43,8 +45,9 @@ class Item:
 
     path: str
     kind: str
-    """``dicom-series``, ``dicom-planar``, ``dicom-seg``, ``dicom-rtstruct``, ``nifti-image``,
-    ``nifti-labelmap``, ``case-manifest`` or ``unreadable``."""
+    """``dicom-series``, ``dicom-planar``, ``dicom-seg``, ``dicom-rtstruct``, ``dicom-other`` (an SR,
+    a mapping …: listed, not loaded), ``nifti-image``, ``nifti-labelmap``, ``case-manifest`` or
+    ``unreadable``."""
     summary: str
     details: dict[str, Any] = field(default_factory=dict)
 
@@ -152,6 +155,9 @@ def _series_item(info: SeriesInfo, policy: Policy) -> Item:
         return Item(
             str(info.files[0]), "dicom-rtstruct", f"RTSTRUCT, ROIs: {', '.join(names)}", {"rois": names}
         )
+    if info.sop_class_uid not in SUPPORTED_SOP_CLASSES:
+        name = pydicom.uid.UID(info.sop_class_uid).name if info.sop_class_uid else "unknown SOP Class"
+        return Item(str(info.files[0]), "dicom-other", f"{name}: not an image or mask nelm loads", {})
     if info.modality == "NM" and len(info.files) == 1:
         try:
             views = read_nm_planar(info.files[0], policy=policy)
