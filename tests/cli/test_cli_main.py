@@ -73,3 +73,12 @@ def test_info_on_real_dcmqi_folder(data_file, capsys: pytest.CaptureFixture[str]
     assert "shape 3x512x512" in out
     assert "Comprehensive SR Storage: not an image or mask nelm loads" in out
     assert "unreadable" not in out
+
+
+def test_info_leaves_logging_as_it_found_it(tmp_path: Path) -> None:
+    import logging
+
+    nelm_log = logging.getLogger("nelm")
+    before = nelm_log.level
+    main(["info", str(tmp_path)])
+    assert nelm_log.level == before

@@ -59,10 +59,15 @@ def run(args: argparse.Namespace) -> int:
     """Print the inventory of ``args.path``."""
     from nelm.imaging.inventory import inventory
 
+    # Tolerated problems are listed under each item; do not print them twice as log lines.
+    nelm_log = logging.getLogger("nelm")
+    previous = nelm_log.level
     if args.verbose == 0:
-        # Tolerated problems are listed under each item; do not print them twice as log lines.
-        logging.getLogger("nelm").setLevel(logging.ERROR)
-    items = inventory(args.path, policy=Policy.RAISE if args.strict else Policy.WARN)
+        nelm_log.setLevel(logging.ERROR)
+    try:
+        items = inventory(args.path, policy=Policy.RAISE if args.strict else Policy.WARN)
+    finally:
+        nelm_log.setLevel(previous)
     if args.json:
         print(json.dumps([item.__dict__ for item in items], indent=2, default=str))
     elif not items:

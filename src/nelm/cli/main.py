@@ -13,6 +13,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from nelm import RESEARCH_USE_DISCLAIMER, __version__
 from nelm.cli import demo as demo_command
@@ -45,9 +46,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_logging(verbosity: int) -> None:
-    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of each record (tests swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+def _attach_handler(verbosity: int) -> tuple[logging.Handler, int]:
+    """Send nelm's log records to stderr for this run; return what to undo afterwards."""
+    handler = _StderrHandler()
+    handler.setLevel(logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG)
+    previous = logger.level
+    if verbosity > 0:
+        logger.setLevel(handler.level)
+    logger.addHandler(handler)
+    return handler, previous
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -57,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
-    _configure_logging(args.verbose)
+    handler, previous_level = _attach_handler(args.verbose)
     try:
         status: int = args.func(args)
     except InputError as exc:
@@ -78,6 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous_level)
     return status
 
 
