@@ -19,13 +19,14 @@ from nelm import RESEARCH_USE_DISCLAIMER, __version__
 from nelm.cli import demo as demo_command
 from nelm.cli import info as info_command
 from nelm.cli import phantom as phantom_command
+from nelm.cli import quantify as quantify_command
 from nelm.errors import InputError, NelmError
 
 __all__ = ["build_parser", "main"]
 
 logger = logging.getLogger("nelm")
 
-_SUBCOMMANDS = (phantom_command, info_command, demo_command)
+_SUBCOMMANDS = (phantom_command, info_command, quantify_command, demo_command)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -321,6 +321,13 @@ def build_volume(
         policy,
         warnings,
     )
+    series_dt = dc.parse_or_warn(
+        lambda: dc.combine_date_time(dc.text_of(first, "SeriesDate"), dc.text_of(first, "SeriesTime"), tz),
+        where,
+        "Series Date/Time",
+        policy,
+        warnings,
+    )
     radiopharmaceutical = None
     if modality in {"PT", "NM"}:
         radiopharmaceutical = read_radiopharmaceutical(
@@ -350,6 +357,7 @@ def build_volume(
         transfer_syntax_uid=str(frames[0].transfer_syntax),
         frame_duration_s=_frame_duration_s(first),
         study_datetime=study,
+        series_datetime=series_dt,
         identity=_identity(first, where, policy, warnings),
         radiopharmaceutical=radiopharmaceutical,
         warnings=tuple(warnings),

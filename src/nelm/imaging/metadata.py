@@ -95,6 +95,8 @@ class SeriesMetadata:
     frame_duration_s: float | None = None
     """Acquisition duration of one frame (Actual Frame Duration (0018,1242), in s), when known."""
     study_datetime: datetime | None = None
+    series_datetime: datetime | None = None
+    """Series Date/Time (0008,0021/0031): the SUV scan reference of the QIBA rule for PET."""
     identity: PatientIdentity = field(default_factory=PatientIdentity)
     radiopharmaceutical: Radiopharmaceutical | None = None
     warnings: tuple[str, ...] = ()

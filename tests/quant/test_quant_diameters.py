@@ -1,0 +1,432 @@
+"""Axial (RECIST/WHO) diameters, 3-D Feret diameter and voxel volume against analytic truth.
+
+Every expected value is derived here: analytic spheres and ellipsoids rasterised by voxel-centre
+inclusion (computed in this file from the affine), hand-computed pixel shapes, and the
+synthetic patient's ground truth. The bounds used:
+
+* pixel-corner (edge-to-edge) convention: each corner lies within half a pixel diagonal δ of a
+  pixel centre inside the object, so a caliper diameter exceeds the object's by at most 2δ and,
+  when the osculating circle at the object's major vertex is wider than δ (checked), falls short
+  of it by at most 2δ;
+* for an elliptic section E with minor semi-axis B the pixel region lies between (1 - δ/B)·E and
+  (1 + δ/B)·E, which bounds every chord through the centre in a given direction;
+* voxel volume: the union of voxels whose centre lies in a convex body K lies between K ⊖ box and
+  K ⊕ box (box = one voxel about the origin); by Steiner's formula for a box and the monotonicity
+  of mixed volumes, |V_vox - V| ≤ Σ_i s_i·A_i (+ R_max·S_box + V_box above), where A_i is the
+  area of K's projection along grid axis i and s_i the spacing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from nelm.errors import GeometryError, MaskError
+from nelm.imaging.geometry import Geometry
+from nelm.phantom import PhantomConfig, SyntheticPatient, generate_patient
+from nelm.quant.diameters import AxialDiameters, axial_diameters, mask_volume_ml, max_3d_diameter_mm
+from nelm.quant.lesions import lesion_instances, lesion_mask
+
+# (slice, row, column) spacings of the brief: thin and thick axial CT and an isotropic grid.
+SPACINGS = [(2.5, 0.7, 0.7), (5.0, 0.8, 0.8), (1.0, 1.0, 1.0)]
+
+
+def _rot_z(deg: float) -> npt.NDArray[np.float64]:
+    t = math.radians(deg)
+    return np.array([[math.cos(t), -math.sin(t), 0.0], [math.sin(t), math.cos(t), 0.0], [0.0, 0.0, 1.0]])
+
+
+def _rot_x(deg: float) -> npt.NDArray[np.float64]:
+    t = math.radians(deg)
+    return np.array([[1.0, 0.0, 0.0], [0.0, math.cos(t), -math.sin(t)], [0.0, math.sin(t), math.cos(t)]])
+
+
+def _grid(
+    spacing: tuple[float, float, float], extent_mm: float, directions: npt.NDArray[np.float64] | None = None
+) -> tuple[Geometry, tuple[int, int, int]]:
+    """A grid of odd size on every axis, voxel (n//2, n//2, n//2) centred on the LPS origin."""
+    shape = tuple(2 * math.ceil(extent_mm / s / 2) + 3 for s in spacing)
+    d = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]) if directions is None else directions
+    centre_index = np.array([n // 2 for n in shape], dtype=float)
+    origin = -(d * np.asarray(spacing)[None, :]) @ centre_index
+    g = Geometry.from_spacing(shape, spacing, (origin[0], origin[1], origin[2]), d)  # type: ignore[arg-type]
+    return g, (shape[0] // 2, shape[1] // 2, shape[2] // 2)
+
+
+def _raster(
+    g: Geometry, semi_axes: tuple[float, float, float], axes: npt.NDArray[np.float64] | None = None
+) -> npt.NDArray[np.bool_]:
+    """Voxel-centre inclusion of an ellipsoid centred at the origin; ``axes`` columns = its axes (LPS)."""
+    rot = np.eye(3) if axes is None else axes
+    idx = np.indices(g.shape).reshape(3, -1).T.astype(float)
+    pts = idx @ g.affine[:3, :3].T + g.affine[:3, 3]
+    local = pts @ rot
+    return np.asarray((((local / np.asarray(semi_axes)) ** 2).sum(axis=1) <= 1.0).reshape(g.shape))
+
+
+def _projected_area_mm2(
+    semi_axes: tuple[float, float, float], axes: npt.NDArray[np.float64], u: npt.NDArray[np.float64]
+) -> float:
+    """Area of the ellipsoid's shadow along unit vector ``u``: π·abc·sqrt(Σ (u·e_i / a_i)²)."""
+    a, b, c = semi_axes
+    ul = axes.T @ u
+    return math.pi * a * b * c * math.sqrt((ul[0] / a) ** 2 + (ul[1] / b) ** 2 + (ul[2] / c) ** 2)
+
+
+def _volume_bounds_ml(
+    g: Geometry, semi_axes: tuple[float, float, float], axes: npt.NDArray[np.float64]
+) -> tuple[float, float]:
+    s = np.asarray(g.spacing_mm)
+    d = g.directions
+    v = 4.0 / 3.0 * math.pi * math.prod(semi_axes)
+    first = sum(s[i] * _projected_area_mm2(semi_axes, axes, d[:, i]) for i in range(3))
+    box_area = 2 * (s[0] * s[1] + s[1] * s[2] + s[0] * s[2])
+    upper = v + first + max(semi_axes) * box_area + float(np.prod(s))
+    return (v - first) / 1000.0, upper / 1000.0
+
+
+def _inplane(g: Geometry) -> tuple[float, float]:
+    """Half in-plane pixel diagonal δ and the full in-plane diagonal (mm)."""
+    diag = math.hypot(g.spacing_mm[1], g.spacing_mm[2])
+    return diag / 2.0, diag
+
+
+def _chord_through_centre_mm(a: float, b: float, angle_rad: float) -> float:
+    """Length of the ellipse (semi-axes a, b) chord through its centre at ``angle_rad`` from a."""
+    return 2.0 / math.sqrt((math.cos(angle_rad) / a) ** 2 + (math.sin(angle_rad) / b) ** 2)
+
+
+def _angle_from(v: npt.ArrayLike, axis: npt.ArrayLike) -> float:
+    v, axis = np.asarray(v, dtype=float), np.asarray(axis, dtype=float)
+    c = abs(float(v @ axis)) / (np.linalg.norm(v) * np.linalg.norm(axis))
+    return math.acos(min(1.0, c))
+
+
+# -- analytic shapes ------------------------------------------------------------------------------
+@pytest.mark.parametrize("spacing", SPACINGS)
+def test_sphere_diameters_and_volume_within_voxel_bounds(spacing: tuple[float, float, float]) -> None:
+    radius = 15.0
+    g, centre = _grid(spacing, 2 * radius + 4)
+    mask = _raster(g, (radius, radius, radius))
+    areas = mask.sum(axis=(1, 2))
+    assert areas[centre[0]] > np.delete(areas, centre[0]).max()  # the central disc is the largest
+    delta, diag = _inplane(g)
+    d = axial_diameters(mask, g)
+    assert d is not None
+    assert d.slice_index == centre[0]
+    assert abs(d.long_mm - 2 * radius) <= diag
+    assert 2 * radius - 2 * delta <= d.short_mm <= 2 * radius + 2 * delta
+    for p in (*d.long_endpoints_lps_mm, *d.short_endpoints_lps_mm):
+        assert abs(p[2]) < 1e-9  # on the central slice plane z = 0
+        assert math.hypot(p[0], p[1]) <= radius + delta + 1e-9
+    diag3 = float(np.linalg.norm(g.spacing_mm))
+    assert abs(max_3d_diameter_mm(mask, g) - 2 * radius) <= diag3
+    lo, hi = _volume_bounds_ml(g, (radius,) * 3, np.eye(3))
+    assert lo <= mask_volume_ml(mask, g) <= hi
+    assert mask_volume_ml(mask, g) == pytest.approx(mask.sum() * math.prod(spacing) / 1000.0)
+
+
+def _check_ellipse_section(
+    d: AxialDiameters, a: float, b: float, major_dir: npt.NDArray[np.float64], delta: float
+) -> None:
+    """Long/short axes of an elliptic section (semi-axes a ≥ b, major along ``major_dir``)."""
+    assert b * b / a >= delta  # the osculating-circle precondition of the lower bound
+    assert 2 * a - 2 * delta <= d.long_mm <= 2 * a + 2 * delta
+    long_vec = np.subtract(d.long_endpoints_lps_mm[1], d.long_endpoints_lps_mm[0])
+    theta = _angle_from(long_vec, major_dir)
+    lam = 1 + delta / b  # the region lies inside λ·E, so L ≤ 2λ·ρ_E(θ)
+    sin2_max = ((2 * lam / d.long_mm) ** 2 - 1 / a**2) / (1 / b**2 - 1 / a**2)
+    assert math.sin(theta) ** 2 <= sin2_max
+    short_vec = np.subtract(d.short_endpoints_lps_mm[1], d.short_endpoints_lps_mm[0])
+    assert abs(float(short_vec @ long_vec)) <= 1e-6 * d.long_mm * d.short_mm  # perpendicular
+    rho2 = _chord_through_centre_mm(a, b, _angle_from(short_vec, major_dir))
+    assert rho2 * (1 - delta / b) <= d.short_mm <= rho2 * (1 + delta / b)
+    assert abs(d.short_mm - 2 * b) <= 2 * delta + (rho2 - 2 * b) * (1 + delta / b)
+
+
+@pytest.mark.parametrize("spacing", SPACINGS)
+def test_axis_aligned_ellipsoid(spacing: tuple[float, float, float]) -> None:
+    semi = (20.0, 12.0, 10.0)  # along x (left), y (posterior), z (superior)
+    g, centre = _grid(spacing, 2 * max(semi) + 4)
+    mask = _raster(g, semi)
+    areas = mask.sum(axis=(1, 2))
+    assert areas[centre[0]] > np.delete(areas, centre[0]).max()
+    delta, _ = _inplane(g)
+    d = axial_diameters(mask, g)
+    assert d is not None
+    assert d.slice_index == centre[0]
+    _check_ellipse_section(d, semi[0], semi[1], np.array([1.0, 0.0, 0.0]), delta)
+    assert d.who_product_mm2 == pytest.approx(d.long_mm * d.short_mm)
+    diag3 = float(np.linalg.norm(g.spacing_mm))
+    assert diag3 / 2 <= 10.0**2 / 20.0  # precondition of the 3-D lower bound
+    assert abs(max_3d_diameter_mm(mask, g) - 2 * semi[0]) <= diag3
+    lo, hi = _volume_bounds_ml(g, semi, np.eye(3))
+    assert lo <= mask_volume_ml(mask, g) <= hi
+
+
+@pytest.mark.parametrize("spacing", SPACINGS[:2])
+def test_ellipsoid_rotated_30_degrees_in_plane(spacing: tuple[float, float, float]) -> None:
+    semi = (18.0, 9.0, 8.0)
+    rot = _rot_z(30.0)  # major axis 30° from the patient's left, in the axial plane
+    g, centre = _grid(spacing, 2 * max(semi) + 4)
+    mask = _raster(g, semi, rot)
+    delta, _ = _inplane(g)
+    d = axial_diameters(mask, g)
+    assert d is not None
+    assert d.slice_index == centre[0]
+    _check_ellipse_section(d, semi[0], semi[1], rot[:, 0], delta)
+    lo, hi = _volume_bounds_ml(g, semi, rot)
+    assert lo <= mask_volume_ml(mask, g) <= hi
+
+
+def test_tilted_grid_within_tolerance_measures_the_tilted_plane() -> None:
+    """A grid tilted 6° about the left-right axis (gantry-tilt-like) is accepted."""
+    radius = 12.0
+    d0 = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+    g, centre = _grid((2.5, 0.8, 0.8), 2 * radius + 4, _rot_x(6.0) @ d0)
+    mask = _raster(g, (radius,) * 3)
+    delta, diag = _inplane(g)
+    d = axial_diameters(mask, g)
+    assert d is not None
+    assert d.slice_index == centre[0]
+    assert abs(d.long_mm - 2 * radius) <= diag
+    assert 2 * radius - 2 * delta <= d.short_mm <= 2 * radius + 2 * delta
+    assert abs(max_3d_diameter_mm(mask, g) - 2 * radius) <= float(np.linalg.norm(g.spacing_mm))
+    lo, hi = _volume_bounds_ml(g, (radius,) * 3, np.eye(3))
+    assert lo <= mask_volume_ml(mask, g) <= hi
+
+
+def _plane(
+    pixels: npt.ArrayLike, spacing: tuple[float, float, float] = (1.0, 1.0, 1.0)
+) -> tuple[npt.NDArray[np.bool_], Geometry]:
+    arr = np.asarray(pixels, dtype=bool)[None]
+    return arr, Geometry.from_spacing(arr.shape, spacing)  # type: ignore[arg-type]
+
+
+def test_ten_pixel_line_is_ten_pixels_long_edge_to_edge() -> None:
+    """10 pixels of 0.8 mm in a row of 0.7 mm height: the 8 mm × 0.7 mm rectangle's diagonal.
+
+    pyradiomics (edge midpoints) reports 8.0 mm for the same line; the corner convention adds the
+    pixel height in quadrature, less than one pixel diagonal.
+    """
+    row = np.zeros((3, 12), dtype=bool)
+    row[1, 1:11] = True
+    mask, g = _plane(row, (3.0, 0.7, 0.8))
+    d = axial_diameters(mask, g)
+    assert d is not None
+    length, height = 10 * 0.8, 0.7
+    assert d.long_mm == pytest.approx(math.hypot(length, height), abs=1e-9)
+    assert d.long_mm - length < math.hypot(0.7, 0.8)
+    # chord across the rectangle perpendicular to its diagonal: height / cos(atan(height / length))
+    assert d.short_mm == pytest.approx(height * math.hypot(length, height) / length, abs=1e-9)
+    assert max_3d_diameter_mm(mask, g) == pytest.approx(math.sqrt(length**2 + height**2 + 3.0**2), abs=1e-9)
+
+
+def test_line_along_the_slice_axis() -> None:
+    """10 voxels stacked along z: the axial diameter is one pixel diagonal, the 3-D one spans 10 slices."""
+    mask = np.zeros((12, 3, 3), dtype=bool)
+    mask[1:11, 1, 1] = True
+    g = Geometry.from_spacing(mask.shape, (2.5, 0.7, 0.7))
+    d = axial_diameters(mask, g)
+    assert d is not None
+    assert d.long_mm == pytest.approx(0.7 * math.sqrt(2), abs=1e-9)
+    assert d.short_mm == pytest.approx(0.7 * math.sqrt(2), abs=1e-9)
+    assert d.slice_index == 1  # all slices tie; the lowest index wins
+    assert max_3d_diameter_mm(mask, g) == pytest.approx(math.sqrt(25.0**2 + 2 * 0.7**2), abs=1e-9)
+
+
+def test_square_diagonal() -> None:
+    sq = np.zeros((8, 8), dtype=bool)
+    sq[1:7, 1:7] = True
+    mask, g = _plane(sq, (2.0, 0.75, 0.75))
+    d = axial_diameters(mask, g)
+    assert d is not None
+    assert d.long_mm == pytest.approx(6 * 0.75 * math.sqrt(2), abs=1e-9)
+    assert d.short_mm == pytest.approx(6 * 0.75 * math.sqrt(2), abs=1e-9)  # the other diagonal
+
+
+def test_l_shape_chord_is_shorter_than_the_caliper_width() -> None:
+    """An L of two 2-pixel-wide arms, 8 pixels long (1 mm pixels), corners at (0..8, 0..8).
+
+    Hull vertices (0,0), (8,0), (8,2), (2,8), (0,8): the long axis is (8,0)-(0,8), √128 mm. The
+    perpendicular lines x - y = t cut the L in one piece of at most 2√2 mm (through the inner
+    corner (2,2)), while the caliper width along (1,1)/√2 is 10/√2 mm.
+    """
+    ell = np.zeros((8, 8), dtype=bool)
+    ell[:, 0:2] = True
+    ell[0:2, :] = True
+    mask, g = _plane(ell)
+    d = axial_diameters(mask, g)
+    assert d is not None
+    assert d.long_mm == pytest.approx(math.sqrt(128.0), abs=1e-9)
+    assert d.short_mm == pytest.approx(2 * math.sqrt(2.0), abs=1e-9)
+    assert d.short_mm < 10 / math.sqrt(2) - 1.0
+
+
+def test_u_shape_chord_does_not_cross_the_notch() -> None:
+    """A U (1 mm pixels): left arm x 0-2 × y 0-14, right arm x 8-10 × y 0-12, base y 0-2.
+
+    Long axis (10,0)-(0,14): √296. Perpendicular direction (14,10)/√296. The longest chord enters
+    the base at (5.2, 0), passes the inner corner (8, 2) and leaves the right arm at x = 10:
+    length 4.8·√296/14. A line crossing the notch from arm to arm would measure 10·√296/14 and
+    the caliper width is 260/√296; neither is a chord.
+    """
+    u = np.zeros((14, 10), dtype=bool)
+    u[:, 0:2] = True
+    u[:12, 8:10] = True
+    u[0:2, :] = True
+    mask, g = _plane(u)
+    d = axial_diameters(mask, g)
+    assert d is not None
+    assert d.long_mm == pytest.approx(math.sqrt(296.0), abs=1e-9)
+    assert d.short_mm == pytest.approx(4.8 * math.sqrt(296.0) / 14.0, abs=1e-9)
+    ends = sorted(d.short_endpoints_lps_mm)
+    # pixel (row r, col c) covers x in [c - 0.5, c + 0.5]: corner coordinate x_u corresponds to x_u - 0.5 mm
+    assert ends[0][:2] == pytest.approx((5.2 - 0.5, 0.0 - 0.5), abs=1e-9)
+    assert ends[1][:2] == pytest.approx((10.0 - 0.5, 2 + 2 * 10 / 14 - 0.5), abs=1e-9)
+
+
+def test_fragments_on_one_slice_share_one_caliper() -> None:
+    """Two 2×2 fragments, 4 pixels apart: the caliper spans both; a chord stays in one fragment."""
+    two = np.zeros((2, 8), dtype=bool)
+    two[:, 0:2] = True
+    two[:, 6:8] = True
+    mask, g = _plane(two)
+    d = axial_diameters(mask, g)
+    assert d is not None
+    assert d.long_mm == pytest.approx(math.sqrt(8.0**2 + 2.0**2), abs=1e-9)
+    # direction (-2, 8) crosses a 2-mm fragment from bottom to top over 0.5 mm sideways
+    assert d.short_mm == pytest.approx(2.0 * math.sqrt(1 + (2.0 / 8.0) ** 2), abs=1e-9)
+
+
+def test_mask_volume_counts_voxels_times_voxel_volume() -> None:
+    mask = np.zeros((4, 5, 6), dtype=bool)
+    mask[1:3, 1:4, 2:6] = True  # 2 × 3 × 4 = 24 voxels
+    g = Geometry.from_spacing(mask.shape, (2.5, 0.8, 0.8))
+    assert mask_volume_ml(mask, g) == pytest.approx(24 * 2.5 * 0.8 * 0.8 / 1000.0)
+    assert mask_volume_ml(mask.astype(np.uint8), g) == pytest.approx(24 * 2.5 * 0.8 * 0.8 / 1000.0)
+
+
+# -- the synthetic patient ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def patient() -> SyntheticPatient:
+    """The default phantom; its PET, MRI and low-dose CT (which leave the CT masks unchanged) are skipped."""
+    return generate_patient(PhantomConfig(include_pet=False, include_mri=False, include_lowdose_ct=False))
+
+
+def _lesions(patient: SyntheticPatient) -> Iterator[tuple[object, npt.NDArray[np.bool_], Geometry]]:
+    lm = patient.mask("baseline", "lesions")
+    truth = {t.tracking_id: t for t in patient.truth.time_point("baseline").lesions}
+    for inst in lesion_instances(lm):
+        mask, g = lesion_mask(lm, inst)
+        yield truth[inst.lesion_id], mask, g
+
+
+def test_phantom_lesion_sizes_match_truth(patient: SyntheticPatient) -> None:
+    """Default phantom, baseline ct_portal grid: axes, 3-D diameter and volume vs truth.
+
+    The phantom's lesion axes are parallel to the patient axes and its masks use voxel-centre
+    inclusion, so the section of lesion (a, b, c) at height z is an axis-aligned ellipse scaled
+    by sqrt(1 - ((z - z0)/c)²).
+    """
+    lm = patient.mask("baseline", "lesions")
+    assert lm.geometry.orientation == "SPL"
+    delta, _ = _inplane(lm.geometry)
+    diag3 = float(np.linalg.norm(lm.geometry.spacing_mm))
+    n = 0
+    for tr, mask, g in _lesions(patient):
+        n += 1
+        a, b, c = tr.semi_axes_mm  # type: ignore[attr-defined]
+        x0, y0, z0 = tr.centroid_lps_mm  # type: ignore[attr-defined]
+        assert int(mask.sum()) == tr.voxel_counts["ct_portal"]  # type: ignore[attr-defined]
+        d = axial_diameters(mask, g)
+        assert d is not None
+        big, small = max(a, b), min(a, b)
+        major = np.array([1.0, 0.0, 0.0]) if a >= b else np.array([0.0, 1.0, 0.0])
+        assert big == pytest.approx(tr.axial_long_diameter_mm / 2)  # type: ignore[attr-defined]
+        # nearest slice to the centre: its section is the largest available one
+        zs = g.index_to_world(
+            np.column_stack([np.arange(g.shape[0]), np.zeros(g.shape[0]), np.zeros(g.shape[0])])
+        )[:, 2]
+        dz = float(np.min(np.abs(zs - z0)))
+        best = math.sqrt(1 - (dz / c) ** 2)
+        assert (small * best) ** 2 / (big * best) >= delta
+        assert 2 * big * best - 2 * delta <= d.long_mm <= 2 * big + 2 * delta
+        # the measured slice's section and the chord bound there
+        zk = d.long_endpoints_lps_mm[0][2]
+        s_k = math.sqrt(max(0.0, 1 - ((zk - z0) / c) ** 2))
+        short_vec = np.subtract(d.short_endpoints_lps_mm[1], d.short_endpoints_lps_mm[0])
+        rho2 = _chord_through_centre_mm(big * s_k, small * s_k, _angle_from(short_vec, major))
+        assert rho2 * (1 - delta / (small * s_k)) <= d.short_mm <= rho2 * (1 + delta / (small * s_k))
+        longest = max(a, b, c)
+        assert min(a, b, c) ** 2 / longest >= diag3 / 2
+        assert abs(max_3d_diameter_mm(mask, g) - 2 * longest) <= diag3
+        assert longest == pytest.approx(tr.max_3d_diameter_mm / 2)  # type: ignore[attr-defined]
+        lo, hi = _volume_bounds_ml(g, (a, b, c), np.eye(3))
+        assert lo <= mask_volume_ml(mask, g) <= hi
+        assert 4 / 3 * math.pi * a * b * c / 1000 == pytest.approx(tr.volume_ml)  # type: ignore[attr-defined]
+        assert abs(float(np.mean([p[0] for p in d.long_endpoints_lps_mm])) - x0) <= big + delta
+        assert abs(float(np.mean([p[1] for p in d.long_endpoints_lps_mm])) - y0) <= big + delta
+    assert n == patient.truth.time_point("baseline").lesion_count
+
+
+# -- bad input ------------------------------------------------------------------------------------
+def test_coronal_grid_is_refused_with_a_resample_hint() -> None:
+    coronal = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]]).T  # slices along P
+    g = Geometry.from_spacing((5, 6, 7), (2.0, 1.0, 1.0), directions=coronal)
+    mask = np.zeros(g.shape, dtype=bool)
+    mask[2, 2:4, 2:4] = True
+    with pytest.raises(GeometryError, match=r"axial plane.*Resample"):
+        axial_diameters(mask, g)
+    assert max_3d_diameter_mm(mask, g) == pytest.approx(math.sqrt(4 + 4 + 4))  # any orientation
+
+
+def test_grid_tilted_beyond_tolerance_is_refused() -> None:
+    d0 = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+    g = Geometry.from_spacing((5, 6, 7), (2.0, 1.0, 1.0), directions=_rot_x(20.0) @ d0)
+    mask = np.zeros(g.shape, dtype=bool)
+    mask[2, 2:4, 2:4] = True
+    with pytest.raises(GeometryError, match=r"20\.0° away from axial"):
+        axial_diameters(mask, g)
+    assert axial_diameters(mask, g, max_tilt_deg=25.0) is not None
+
+
+def test_empty_mask() -> None:
+    g = Geometry.from_spacing((3, 4, 5), (2.0, 1.0, 1.0))
+    empty = np.zeros(g.shape, dtype=bool)
+    assert axial_diameters(empty, g) is None
+    assert mask_volume_ml(empty, g) == 0.0
+    with pytest.raises(MaskError, match="empty"):
+        max_3d_diameter_mm(empty, g)
+
+
+def test_mask_on_another_grid_is_refused() -> None:
+    g = Geometry.from_spacing((3, 4, 5), (2.0, 1.0, 1.0))
+    with pytest.raises(GeometryError, match="does not match its grid"):
+        axial_diameters(np.ones((3, 4, 6), dtype=bool), g)
+
+
+def test_non_binary_mask_is_refused() -> None:
+    g = Geometry.from_spacing((3, 4, 5), (2.0, 1.0, 1.0))
+    labels = np.zeros(g.shape, dtype=np.uint8)
+    labels[1, 1, 1] = 2
+    with pytest.raises(MaskError, match="only 0 and 1"):
+        max_3d_diameter_mm(labels, g)
+
+
+def test_two_dimensional_mask_is_refused() -> None:
+    g = Geometry.from_spacing((1, 4, 5), (2.0, 1.0, 1.0))
+    with pytest.raises(MaskError, match="3-D"):
+        mask_volume_ml(np.ones((4, 5), dtype=bool), g)
+
+
+def test_inconsistent_diameters_cannot_be_built() -> None:
+    p, q = (0.0, 0.0, 0.0), (10.0, 0.0, 0.0)
+    with pytest.raises(MaskError, match="cannot exceed"):
+        AxialDiameters(10.0, 12.0, 0, (p, q), (p, (12.0, 0.0, 0.0)))
+    with pytest.raises(MaskError, match="apart"):
+        AxialDiameters(10.0, 5.0, 0, (p, (9.0, 0.0, 0.0)), (p, (0.0, 5.0, 0.0)))
