@@ -125,3 +125,26 @@ def test_totalsegmentator_mr_is_lps(data_file: Callable[[str], Path]) -> None:
     liver_x = seg.geometry.index_to_world(np.argwhere(seg.mask(5))).mean(axis=0)[0]
     body_x = mr.geometry.index_to_world(np.argwhere(mr.array > np.percentile(mr.array, 60))).mean(axis=0)[0]
     assert liver_x < body_x
+
+
+def test_pet_sidecar_keeps_the_radiopharmaceutical(tmp_path: Path) -> None:
+    from nelm.imaging import Radiopharmaceutical, SeriesMetadata
+
+    g = Geometry.from_spacing((2, 3, 4), (4.0, 4.0, 4.0))
+    inj = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    radio = Radiopharmaceutical(
+        radionuclide="^68^Gallium",
+        radiopharmaceutical="Ga-68 DOTATATE",
+        injected_activity_bq=1.5e8,
+        injection_datetime=inj,
+        half_life_s=4062.6,
+        decay_correction="START",
+        units="BQML",
+        patient_weight_kg=72.0,
+        patient_height_m=1.68,
+    )
+    meta = SeriesMetadata(radiopharmaceutical=radio, series_datetime=inj.replace(hour=10))
+    v = Volume(np.ones(g.shape, np.float32), g, "PT", ValueUnit.BQ_PER_ML, inj.replace(hour=10), meta)
+    back = read_nifti(write_nifti(v, tmp_path / "pet.nii.gz"))
+    assert back.metadata.radiopharmaceutical == radio
+    assert back.metadata.series_datetime == inj.replace(hour=10)

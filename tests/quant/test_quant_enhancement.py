@@ -75,15 +75,9 @@ def test_viable_part_of_a_necrotic_lesion(scene: dict[str, object]) -> None:
     g = scene["g"]
     assert isinstance(g, Geometry)
     arterial, lesion, core = scene["arterial"], scene["lesion"], scene["core"]
-    assert (
-        isinstance(arterial, np.ndarray)
-    )
-    assert (
-        isinstance(lesion, np.ndarray)
-    )
-    assert (
-        isinstance(core, np.ndarray)
-    )
+    assert isinstance(arterial, np.ndarray)
+    assert isinstance(lesion, np.ndarray)
+    assert isinstance(core, np.ndarray)
     ref = reference_region(scene["liver"], lesion, g, portal=scene["portal"])  # type: ignore[arg-type]
     ref_stats = phase_stats(arterial, ref.mask)
     # Parenchyma 75 HU with noise SD 5: the reference recovers both.

@@ -91,8 +91,24 @@ def load_image(
 
 
 def load_planar(path: str | os.PathLike[str], *, policy: Policy = Policy.WARN) -> dict[str, Volume]:
-    """Load a planar NM file as one single-slice volume per view (``"ANTERIOR"``, ``"POSTERIOR"``)."""
-    return read_nm_planar(path, policy=policy)
+    """Load planar NM views as one single-slice volume per view (``"ANTERIOR"``, ``"POSTERIOR"``).
+
+    A DICOM file holds every view. NIfTI holds one view per file, named ``<prefix>_<view>.nii.gz``
+    (as ``nelm phantom`` writes them): naming any one of them loads all views of that prefix.
+    """
+    p = Path(path)
+    if not is_nifti(p):
+        return read_nm_planar(p, policy=policy)
+    stem = p.name[: -len(".nii.gz")] if p.name.lower().endswith(".nii.gz") else p.stem
+    prefix, sep, _ = stem.rpartition("_")
+    if not sep:
+        raise InputError(f"planar NIfTI {p}: name it <prefix>_<view>.nii.gz, e.g. planar_maa_anterior.nii.gz")
+    views: dict[str, Volume] = {}
+    for f in sorted(p.parent.glob(f"{prefix}_*.nii*")):
+        if is_nifti(f):
+            view = f.name[len(prefix) + 1 :].split(".")[0].upper()
+            views[view] = read_nifti(f, modality="NM", units=ValueUnit.COUNTS)
+    return views
 
 
 def load_mask(

@@ -27,6 +27,7 @@ caller states modality and units, and labels are named ``label <n>``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -44,7 +45,7 @@ from nelm.atomic import atomic_path
 from nelm.errors import InputError, MaskError
 from nelm.imaging.geometry import Geometry
 from nelm.imaging.labelmap import Label, LabelMap
-from nelm.imaging.metadata import SeriesMetadata, ValueUnit
+from nelm.imaging.metadata import Radiopharmaceutical, SeriesMetadata, ValueUnit
 from nelm.imaging.volume import Volume
 
 __all__ = [
@@ -152,6 +153,28 @@ def _read_sidecar(path: Path) -> dict[str, Any]:
     return doc
 
 
+def _radio_to_json(radio: Radiopharmaceutical | None) -> dict[str, Any] | None:
+    if radio is None:
+        return None
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(radio):
+        value = getattr(radio, f.name)
+        out[f.name] = value.isoformat() if isinstance(value, datetime) else value
+    return out
+
+
+def _radio_from_json(doc: Any, where: Path) -> Radiopharmaceutical | None:
+    if doc is None:
+        return None
+    try:
+        values = dict(doc)
+        if values.get("injection_datetime"):
+            values["injection_datetime"] = datetime.fromisoformat(values["injection_datetime"])
+        return Radiopharmaceutical(**values)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"NIfTI sidecar {where}: invalid radiopharmaceutical: {exc}") from exc
+
+
 def read_nifti(
     path: str | os.PathLike[str],
     *,
@@ -183,8 +206,15 @@ def read_nifti(
         vol_units = units or ValueUnit(side.get("units", ValueUnit.ARBITRARY.value))
     except ValueError as exc:
         raise InputError(f"NIfTI sidecar {sidecar_path(p)}: {exc}") from exc
+    series_dt = side.get("series_datetime")
+    try:
+        series_datetime = datetime.fromisoformat(series_dt) if series_dt else None
+    except ValueError as exc:
+        raise InputError(f"NIfTI sidecar {sidecar_path(p)}: series_datetime: {exc}") from exc
     meta = SeriesMetadata(
         source=str(p),
+        series_datetime=series_datetime,
+        radiopharmaceutical=_radio_from_json(side.get("radiopharmaceutical"), sidecar_path(p)),
         series_description=str(side.get("series_description", "")),
         series_instance_uid=str(side.get("series_instance_uid", "")),
         study_instance_uid=str(side.get("study_instance_uid", "")),
@@ -218,7 +248,9 @@ def _save(img: Any, path: Path) -> None:
 def write_nifti(volume: Volume, path: str | os.PathLike[str]) -> Path:
     """Write a :class:`Volume` as NIfTI (RAS) with a JSON sidecar; atomic. Returns the path.
 
-    The sidecar holds modality, units, acquisition time and non-identifying series UIDs.
+    The sidecar holds modality, units, acquisition and series times, non-identifying series
+    UIDs and, for PET/NM, the radiopharmaceutical (dose, injection time, half-life, decay
+    correction, weight and height — what SUV needs; no patient identity).
     """
     p = Path(path)
     if not is_nifti(p):
@@ -234,6 +266,10 @@ def write_nifti(volume: Volume, path: str | os.PathLike[str]) -> Path:
         "study_instance_uid": volume.metadata.study_instance_uid,
         "series_instance_uid": volume.metadata.series_instance_uid,
         "frame_of_reference_uid": volume.metadata.frame_of_reference_uid,
+        "series_datetime": (
+            volume.metadata.series_datetime.isoformat() if volume.metadata.series_datetime else None
+        ),
+        "radiopharmaceutical": _radio_to_json(volume.metadata.radiopharmaceutical),
         "coordinate_note": "image affine is NIfTI RAS+; nelm converts to DICOM LPS on load",
     }
     with atomic_path(sidecar_path(p)) as tmp:

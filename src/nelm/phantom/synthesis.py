@@ -312,6 +312,7 @@ class StudyBuilder:
             session="pet",
             radio=radio,
         )
+        meta = dataclasses.replace(meta, series_datetime=scan)  # the PET series starts at the scan
         vol = Volume(img, geometry, "PT", ValueUnit.BQ_PER_ML, scan, meta)
         self.record(tp, "pet_sstr", vol, (fwhm, fwhm, fwhm), f"poisson, {cov:.0%} in liver", truth)
         suv = sstr_suv_values()
@@ -503,6 +504,7 @@ class StudyBuilder:
             session="pet",
             radio=radio,
         )
+        meta = dataclasses.replace(meta, series_datetime=scan)  # the PET series starts at the scan
         vol = Volume(img, geometry, "PT", ValueUnit.BQ_PER_ML, scan, meta)
         self.record(tp, "pet_y90", vol, (fwhm, fwhm, fwhm), f"poisson, {cov:.0%} in normal liver", truth)
         return vol, pt
