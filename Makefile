@@ -6,6 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 CORE   := $(VENV)/.installed-core
 DEV    := $(VENV)/.installed-dev
+BENCH  := $(VENV)/.installed-bench
 DEMO_OUT ?= demo-output
 PYTEST_WORKERS ?= 2
 
@@ -40,7 +41,11 @@ lint: $(DEV)
 test: lint
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --durations=10
 
-bench: $(DEV)
+$(BENCH): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $@ $(DEV) $(CORE)
+
+bench: $(BENCH)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:

@@ -24,6 +24,9 @@ from collections.abc import Iterator
 import numpy as np
 import numpy.typing as npt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.spatial.distance import pdist
 
 from nelm.errors import GeometryError, MaskError
 from nelm.imaging.geometry import Geometry
@@ -309,6 +312,84 @@ def test_mask_volume_counts_voxels_times_voxel_volume() -> None:
     g = Geometry.from_spacing(mask.shape, (2.5, 0.8, 0.8))
     assert mask_volume_ml(mask, g) == pytest.approx(24 * 2.5 * 0.8 * 0.8 / 1000.0)
     assert mask_volume_ml(mask.astype(np.uint8), g) == pytest.approx(24 * 2.5 * 0.8 * 0.8 / 1000.0)
+
+
+# -- property: exact against brute force on small random masks ----------------------------------
+def _corners_mm(
+    k: int, r: int, c: int, spacing: tuple[float, float, float]
+) -> list[tuple[float, float, float]]:
+    """The 8 corners (x, y, z mm) of voxel (k, r, c) on a default axial grid with origin 0."""
+    return [
+        ((c + dc) * spacing[2], (r + dr) * spacing[1], (k + dk) * spacing[0])
+        for dk in (-0.5, 0.5)
+        for dr in (-0.5, 0.5)
+        for dc in (-0.5, 0.5)
+    ]
+
+
+def _brute_chord_mm(
+    region: npt.NDArray[np.bool_], spacing: tuple[float, float, float], normal: npt.NDArray[np.float64]
+) -> float:
+    """Longest chord along ``normal`` through any pixel corner: per-square slab clipping, interval union."""
+    sy, sx = spacing[1], spacing[2]
+    squares = [
+        ((c - 0.5) * sx, (c + 0.5) * sx, (r - 0.5) * sy, (r + 0.5) * sy) for r, c in np.argwhere(region)
+    ]
+    best = 0.0
+    rows, cols = region.shape
+    for r0 in range(rows + 1):
+        for c0 in range(cols + 1):
+            q = np.array([(c0 - 0.5) * sx, (r0 - 0.5) * sy])
+            spans = []
+            for x0, x1, y0, y1 in squares:
+                lo, hi = -np.inf, np.inf
+                for a, (m0, m1) in enumerate(((x0, x1), (y0, y1))):
+                    if abs(normal[a]) < 1e-12:
+                        if not m0 - 1e-9 <= q[a] <= m1 + 1e-9:
+                            lo, hi = 1.0, 0.0
+                        continue
+                    t0, t1 = sorted(((m0 - q[a]) / normal[a], (m1 - q[a]) / normal[a]))
+                    lo, hi = max(lo, t0), min(hi, t1)
+                if lo <= hi + 1e-9:
+                    spans.append((lo, hi))
+            spans.sort()
+            cur_lo, cur_hi = None, None
+            for lo, hi in spans:
+                if cur_hi is None or lo > cur_hi + 1e-9:
+                    cur_lo, cur_hi = lo, hi
+                else:
+                    cur_hi = max(cur_hi, hi)
+                assert cur_lo is not None
+                best = max(best, cur_hi - cur_lo)
+    return best
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.booleans(), min_size=2 * 6 * 6, max_size=2 * 6 * 6).filter(any),
+    st.sampled_from([(2.0, 0.7, 0.9), (1.0, 1.0, 1.0), (3.0, 0.5, 0.5)]),
+)
+def test_random_masks_match_brute_force(bits: list[bool], spacing: tuple[float, float, float]) -> None:
+    mask = np.array(bits, dtype=bool).reshape(2, 6, 6)
+    g = Geometry.from_spacing(mask.shape, spacing)
+    d = axial_diameters(mask, g)
+    assert d is not None
+    per_slice = {
+        k: float(
+            pdist(
+                np.array([p[:2] for r, c in np.argwhere(mask[k]) for p in _corners_mm(k, r, c, spacing)])
+            ).max()
+        )
+        for k in range(2)
+        if mask[k].any()
+    }
+    assert d.long_mm == pytest.approx(max(per_slice.values()), abs=1e-9)
+    assert per_slice[d.slice_index] == pytest.approx(d.long_mm, abs=1e-9)
+    all_corners = np.array([p for k, r, c in np.argwhere(mask) for p in _corners_mm(k, r, c, spacing)])
+    assert max_3d_diameter_mm(mask, g) == pytest.approx(float(pdist(all_corners).max()), abs=1e-9)
+    long_vec = np.subtract(d.long_endpoints_lps_mm[1], d.long_endpoints_lps_mm[0])[:2]
+    normal = np.array([-long_vec[1], long_vec[0]]) / np.linalg.norm(long_vec)
+    assert d.short_mm == pytest.approx(_brute_chord_mm(mask[d.slice_index], spacing, normal), abs=1e-7)
 
 
 # -- the synthetic patient ------------------------------------------------------------------------

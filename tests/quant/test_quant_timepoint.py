@@ -74,7 +74,8 @@ def test_lesions_match_truth(
         assert les.axial.long_mm <= t["axial_long_diameter_mm"] + diag + 1e-6
         assert les.axial.long_mm >= t["axial_long_diameter_mm"] - 2 * diag
         assert les.pet is not None
-        assert q.pet is not None and q.pet.liver_suv_mean is not None
+        assert q.pet is not None
+        assert q.pet.liver_suv_mean is not None
         liver_suv = q.pet.liver_suv_mean
         # Noise-free PET: the SUVmax of a lesion hotter than the liver and larger than the PET
         # voxels is its true SUV; a colder lesion's SUVmax lies between its SUV and the liver's
@@ -164,3 +165,22 @@ def test_time_point_data_without_lesions_is_an_input_error(
     bare = TimePointData(data.time_point, data.images, data.planar, {"liver": data.masks["liver"]}, {})
     with pytest.raises(InputError, match="no lesions mask"):
         quantify_time_point(bare)
+
+
+def test_binary_lesion_mask_is_split_into_components(
+    written: tuple[SyntheticPatient, Case, dict[str, object]],
+) -> None:
+    from nelm.imaging import LabelMap
+
+    _, case, truth = written
+    data = load_time_point(case.baseline)
+    labelled = data.masks["lesions"]
+    binary = LabelMap.from_binary(labelled.any_mask(), labelled.geometry, "lesions")
+    q = quantify_time_point(dataclasses.replace(data, masks={**data.masks, "lesions": binary}))
+    tp = _truth_tp(truth, case.baseline.id)
+    # The phantom keeps lesions apart (min gap 3 mm), so the components are the lesions.
+    assert q.patient.lesion_count == tp["lesion_count"]
+    volumes = sorted(round(les.volume_ml, 6) for les in q.lesions)
+    per_label = sorted(round(labelled.volume_ml(k), 6) for k in labelled.labels)
+    assert volumes == per_label
+    assert all(les.pet is not None for les in q.lesions if les.volume_ml > 1.0)

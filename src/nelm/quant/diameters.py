@@ -10,36 +10,37 @@ Conventions (see ``reference/response-criteria.md`` §4, and the docstring of ea
   a centre-to-centre measurement. It differs from pyradiomics, whose mesh vertices lie on
   edge midpoints (so a 1 × 10-pixel line measures 10 px there and ``√(10² + 1)`` px here, the
   diagonal of the 10 × 1 rectangle): the two conventions differ by less than one pixel diagonal.
-* **Axial long diameter** (RECIST 1.1 longest diameter, Eisenhauer et al., Eur J Cancer
-  2009;45:228-247, §3.2/appendix I): per slice, the largest distance between two points of the
+* **Axial long diameter** (RECIST 1.1 longest diameter in the axial plane, Eisenhauer et al.,
+  Eur J Cancer 2009;45:228-247): per slice, the largest distance between two points of the
   slice's lesion region (its caliper diameter), found exactly as the largest pairwise distance
-  between the vertices of the convex hull of the pixel-corner points (each row contributes the
-  four outer corners of its leftmost and rightmost pixel, which span the hull of all corners);
-  the slice with the largest value is reported (ties: the larger pixel count, then the lower
-  slice index). Fragments of one lesion on a slice are measured together (one caliper across
-  all of them); RECIST's summing of the fragments of a split lesion belongs to response
-  assessment, not to this per-lesion measurement.
+  between the pixel corners that can lie on the region's convex hull (on every horizontal
+  pixel-grid line, its leftmost and rightmost corner); the slice with the largest value is
+  reported (ties: the larger pixel count, then the lower slice index). Fragments of one lesion
+  on a slice are measured together (one caliper across all of them); RECIST's summing of the
+  fragments of a split lesion belongs to response assessment, not to this per-lesion
+  measurement.
 * **Axial short diameter**: on the same slice, the longest *chord* perpendicular to the long
   axis, a chord being a segment that lies inside the (closed) lesion region. This is the RECIST
   short axis of lymph nodes and the WHO perpendicular diameter (Miller et al., Cancer
   1981;47:207-214); it is not the caliper width (which may span a notch of a non-convex
   region) nor an ellipse-moment axis. Computed exactly, see :func:`axial_diameters`.
 * **Maximum 3-D diameter**: the Feret diameter, i.e. the largest distance between two voxel
-  corners, from the convex hull of the corner points (edge-to-edge).
+  corners (edge-to-edge), searched among the corners that can lie on the convex hull.
 * **Volume**: voxel count × voxel volume. No partial-volume correction.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 from scipy.spatial import ConvexHull
+from scipy.spatial.distance import cdist
 
 from nelm.errors import GeometryError, MaskError
 from nelm.imaging.geometry import Geometry
@@ -55,18 +56,21 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Largest angle (degrees) between the patient's S axis and both the mask's slice axis and the
-#: normal of its row/column plane for the slices to count as axial. RECIST 1.1 measures in the
-#: acquisition plane, which for liver CT/MRI is axial; a gantry tilt of a few degrees is
-#: tolerated, a coronal or clearly oblique grid is not (Eisenhauer 2009, appendix I: "measured in
-#: the axial plane"). 10° is a documented nelm choice, not a published limit.
+#: normal of its row/column plane for the slices to count as axial. RECIST 1.1 (Eisenhauer et al.
+#: 2009) measures lesions in the axial plane of CT/MRI; a gantry tilt of a few degrees is
+#: tolerated, a coronal or clearly oblique grid is not. 10° is a documented nelm choice, not a
+#: published limit.
 MAX_AXIAL_TILT_DEG: Final[float] = 10.0
 
 # Two slice diameters closer than this (mm) are a tie.
 _TIE_TOLERANCE_MM: Final[float] = 1e-6
 # Tolerance (index units) for a point lying on a pixel edge.
 _EPS_INDEX: Final[float] = 1e-9
-# Point sets up to this size skip the convex hull (pairwise search is cheaper).
-_SMALL_SET: Final[int] = 32
+# Point sets up to this size skip the convex hull (a pairwise search is cheaper).
+_SMALL_SET: Final[int] = 200
+# Directions (in-plane, evenly spaced over 180°) whose widths bound each slice's caliper diameter:
+# width_max ≤ diameter ≤ width_max / cos(90° / n), within 2 % for n = 8.
+_N_DIRECTIONS: Final[int] = 8
 # Perpendicular lines examined per vectorised block in the chord search.
 _LINES_PER_BLOCK: Final[int] = 256
 
@@ -162,7 +166,8 @@ def _require_mask(mask: npt.ArrayLike, geometry: Geometry) -> npt.NDArray[np.boo
 def _axial_tilt_deg(geometry: Geometry) -> float:
     """Largest angle between S and the slice axis or the normal of the row/column plane."""
     d = geometry.directions
-    normal = np.cross(d[:, 1], d[:, 2])
+    u, v = d[:, 1], d[:, 2]
+    normal = np.array([u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]])
     normal = normal / np.linalg.norm(normal)
     cos_min = min(abs(float(d[2, 0])), abs(float(normal[2])))
     return math.degrees(math.acos(min(1.0, cos_min)))
@@ -204,65 +209,93 @@ def _inplane_matrix(geometry: Geometry) -> npt.NDArray[np.float64]:
     return np.array([[nu, w1], [0.0, w2]])
 
 
-def _slice_corner_sets(crop: npt.NDArray[np.bool_]) -> Iterator[tuple[int, npt.NDArray[np.float64]]]:
-    """Per non-empty slice: the (row, column) index coordinates of its row-extreme pixel corners.
+def _grid_line_extremes(
+    crop: npt.NDArray[np.bool_],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Leftmost and rightmost pixel-corner column on every horizontal grid line of every slice.
 
-    Each row contributes the two left corners of its leftmost pixel and the two right corners of
-    its rightmost pixel; every other pixel corner of the row lies on the segments between them,
-    so these points span the convex hull of all pixel corners of the slice.
+    Grid line ``j`` of slice ``k`` is the row coordinate ``j - ½`` between rows ``j - 1`` and
+    ``j``; its corners belong to the pixels of those two rows. Returns two ``(K, R + 1)`` arrays
+    of column coordinates (``+inf``/``-inf`` where neither row has a pixel). Every pixel corner
+    of a slice lies on a segment between its line's two extremes, so these points span the
+    convex hull of all its pixel corners.
     """
     n_cols = crop.shape[2]
     has = crop.any(axis=2)
-    first = crop.argmax(axis=2)
-    last = n_cols - 1 - crop[:, :, ::-1].argmax(axis=2)
-    kk, rr = np.nonzero(has)
-    r = rr.astype(float)
-    c0 = first[kk, rr] - 0.5
-    c1 = last[kk, rr] + 0.5
-    pts = np.stack(
-        [
-            np.stack([r - 0.5, c0], axis=1),
-            np.stack([r + 0.5, c0], axis=1),
-            np.stack([r - 0.5, c1], axis=1),
-            np.stack([r + 0.5, c1], axis=1),
-        ],
-        axis=1,
-    )  # (rows, 4, 2)
+    first = np.where(has, crop.argmax(axis=2) - 0.5, np.inf)
+    last = np.where(has, n_cols - 0.5 - crop[:, :, ::-1].argmax(axis=2), -np.inf)
+    fp = np.full((first.shape[0], first.shape[1] + 2), np.inf)
+    fp[:, 1:-1] = first
+    lp = np.full(fp.shape, -np.inf)
+    lp[:, 1:-1] = last
+    return np.minimum(fp[:, :-1], fp[:, 1:]), np.maximum(lp[:, :-1], lp[:, 1:])
+
+
+def _extreme_points(
+    left: npt.NDArray[np.float64], right: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:
+    """Plane index and (row, column) coordinates of the finite line extremes, sorted by plane."""
+    kk, jj = np.nonzero(np.isfinite(left))
+    y = jj - 0.5
+    pts = np.stack([np.stack([y, left[kk, jj]], axis=1), np.stack([y, right[kk, jj]], axis=1)], axis=1)
+    return np.repeat(kk, 2), pts.reshape(-1, 2)
+
+
+def _split(kk: npt.NDArray[np.intp]) -> list[tuple[int, int, int]]:
+    """(plane, start, stop) runs of a sorted plane-index array."""
     bounds = np.flatnonzero(np.diff(kk)) + 1
-    starts = np.concatenate([[0], bounds])
-    stops = np.concatenate([bounds, [kk.size]])
-    for a, b in zip(starts, stops, strict=True):
-        yield int(kk[a]), pts[a:b].reshape(-1, 2)
+    starts = np.concatenate([[0], bounds]).astype(int)
+    stops = np.concatenate([bounds, [kk.size]]).astype(int)
+    return [(int(kk[a]), int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
 
 
-def _hull_points(points: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Vertices of the convex hull of ``points`` (the points themselves when there are few)."""
-    if len(points) <= _SMALL_SET:
-        return points
-    return np.asarray(points[ConvexHull(points).vertices])
+def _direction_set(dim: int) -> npt.NDArray[np.float64]:
+    """Unit directions used to find well-separated points: 8 in 2-D, 13 in 3-D (axes, diagonals)."""
+    if dim == 2:
+        ang = np.arange(_N_DIRECTIONS) * (math.pi / _N_DIRECTIONS)
+        return np.stack([np.cos(ang), np.sin(ang)], axis=1)
+    v = np.array([p for p in itertools.product((-1, 0, 1), repeat=3) if p > (0, 0, 0)], dtype=float)
+    return np.asarray(v / np.linalg.norm(v, axis=1)[:, None])
 
 
 def _farthest_pair(points: npt.NDArray[np.float64]) -> tuple[int, int, float]:
-    """Indices of the two points farthest apart and their distance (brute force, blocked)."""
-    p = points - points.mean(axis=0)
-    n = len(p)
-    if n <= 1024:
-        d2 = ((p[:, None, :] - p[None, :, :]) ** 2).sum(axis=-1)
-        flat = int(np.argmax(d2))
-        i, j = divmod(flat, n)
-    else:
-        sq = (p**2).sum(axis=1)
-        best, i, j = -1.0, 0, 0
-        for a in range(0, n, 256):
-            block = sq[a : a + 256, None] + sq[None, :] - 2.0 * (p[a : a + 256] @ p.T)
-            flat = int(np.argmax(block))
-            bi, bj = divmod(flat, n)
-            if block[bi, bj] > best:
-                best, i, j = float(block[bi, bj]), a + bi, bj
-    return i, j, float(np.linalg.norm(points[i] - points[j]))
+    """Indices of the two points farthest apart and their distance, exactly.
+
+    Small sets: all pairs (``scipy.spatial.distance.cdist``). Larger sets are pruned first
+    without loss: the extreme points along a few directions give a pair of length ``D0 ≤ D``;
+    with ``c`` the bounding-box centre and ``R`` the largest ``|p - c|``, an endpoint ``p`` of
+    the farthest pair satisfies ``D ≤ |p - c| + R``, so points with ``|p - c| < D0 - R`` are
+    dropped; if many remain, only their convex hull vertices are kept.
+    """
+    idx = np.arange(len(points))
+    if len(points) > _SMALL_SET:
+        proj = points @ _direction_set(points.shape[1]).T
+        ext = np.unique(np.concatenate([proj.argmax(axis=0), proj.argmin(axis=0)]))
+        d0 = math.sqrt(float(cdist(points[ext], points[ext], "sqeuclidean").max()))
+        centre = 0.5 * (points.min(axis=0) + points.max(axis=0))
+        r = np.linalg.norm(points - centre, axis=1)
+        idx = np.flatnonzero(r >= d0 - float(r.max()) - 1e-9)
+        if len(idx) > 8 * _SMALL_SET:
+            idx = idx[ConvexHull(points[idx]).vertices]
+    sub = points[idx]
+    n = len(sub)
+    best, i, j = -1.0, 0, 0
+    for a in range(0, n, 2048):
+        d2 = cdist(sub[a : a + 2048], sub, "sqeuclidean")
+        bi, bj = divmod(int(np.argmax(d2)), n)
+        if d2[bi, bj] > best:
+            best, i, j = float(d2[bi, bj]), a + bi, bj
+    return int(idx[i]), int(idx[j]), float(np.linalg.norm(sub[i] - sub[j]))
 
 
 # -- the chord search ----------------------------------------------------------------------------
+def _padded(region: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """The region with a one-pixel background border."""
+    out = np.zeros((region.shape[0] + 2, region.shape[1] + 2), dtype=bool)
+    out[1:-1, 1:-1] = region
+    return out
+
+
 def _turning_corners(region: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
     """(row, column) index coordinates of the corners where the region's boundary turns.
 
@@ -270,7 +303,7 @@ def _turning_corners(region: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
     foreground, or two diagonal ones (a saddle). Corners on a straight stretch of boundary, and
     corners inside or outside the region, cannot change the chord structure.
     """
-    p = np.pad(region, 1)
+    p = _padded(region)
     a, b, c, d = p[:-1, :-1], p[1:, :-1], p[:-1, 1:], p[1:, 1:]
     count = a.astype(np.int8) + b + c + d
     turning = (count == 1) | (count == 3) | ((count == 2) & (a == d))
@@ -289,7 +322,7 @@ def _longest_chord(
     See :func:`axial_diameters` for the algorithm and why it is exact.
     """
     n_rows, n_cols = region.shape
-    padded = np.pad(region, 1)
+    padded = _padded(region)
     normal_mm = np.array([-long_dir_mm[1], long_dir_mm[0]])
     step = np.linalg.solve(to_mm, normal_mm)  # index offset per mm along the perpendicular
     corners = _turning_corners(region)
@@ -314,20 +347,22 @@ def _longest_chord(
             s_hi = np.minimum(s_hi, np.maximum(s1, s2))
             cuts.append((grid[axis][None, :] - q[:, axis : axis + 1]) / step[axis])
         s = np.concatenate([s_lo[:, None], s_hi[:, None], *cuts], axis=1)
-        s = np.clip(s, s_lo[:, None], s_hi[:, None])
+        s = np.minimum(np.maximum(s, s_lo[:, None]), s_hi[:, None])
         s.sort(axis=1)
         length = np.diff(s, axis=1)
         mid = 0.5 * (s[:, 1:] + s[:, :-1])
-        inside = np.zeros(length.shape, dtype=bool)
         mr = q[:, 0:1] + mid * step[0]
         mc = q[:, 1:2] + mid * step[1]
-        r_lo = np.clip(np.ceil(mr - 0.5 - _EPS_INDEX).astype(np.intp), -1, n_rows) + 1
-        r_hi = np.clip(np.floor(mr + 0.5 + _EPS_INDEX).astype(np.intp), -1, n_rows) + 1
-        c_lo = np.clip(np.ceil(mc - 0.5 - _EPS_INDEX).astype(np.intp), -1, n_cols) + 1
-        c_hi = np.clip(np.floor(mc + 0.5 + _EPS_INDEX).astype(np.intp), -1, n_cols) + 1
-        for rr in (r_lo, r_hi):
-            for cc in (c_lo, c_hi):
-                inside |= padded[rr, cc]
+        # padded index of the pixel holding each midpoint (midpoints lie in [-½, n - ½]); a piece
+        # lies on a grid line only when the line runs along it (a zero step component), and
+        # then the pixels on both sides count
+        r_idx = np.minimum(np.maximum(np.ceil(mr + (0.5 - _EPS_INDEX)).astype(np.intp), 0), n_rows + 1)
+        c_idx = np.minimum(np.maximum(np.ceil(mc + (0.5 - _EPS_INDEX)).astype(np.intp), 0), n_cols + 1)
+        inside = padded[r_idx, c_idx]
+        if abs(step[0]) <= 1e-12:
+            inside |= padded[np.minimum(r_idx + 1, n_rows + 1), c_idx]
+        if abs(step[1]) <= 1e-12:
+            inside |= padded[r_idx, np.minimum(c_idx + 1, n_cols + 1)]
         breaks = ~inside & (length > 1e-12)
         covered = np.cumsum(np.where(inside, length, 0.0), axis=1)
         reset = np.maximum.accumulate(np.where(breaks, covered, 0.0), axis=1)
@@ -376,10 +411,15 @@ def axial_diameters(
 
     Notes
     -----
-    *Long axis.* For each slice, the convex hull of the row-extreme pixel corners (in index
-    space; hulls are invariant under the affine map to mm) is computed with
-    ``scipy.spatial.ConvexHull``; the caliper diameter is the largest pairwise distance between
-    its vertices mapped to in-plane millimetres, O(h²) in the number ``h`` of hull vertices.
+    *Long axis (exact).* The caliper diameter of a slice is the largest distance between two
+    vertices of the convex hull of its pixel corners. Every corner lies on a horizontal grid
+    line between the leftmost and the rightmost corner of that line, so those two points per
+    line span the hull (2·(rows + 1) candidates instead of 4 per pixel). The slice widths along 8
+    directions 22.5° apart bound each slice's diameter within ``[w, w / cos 11.25°]``; slices are
+    searched in decreasing order of the upper bound and the search stops once no remaining slice
+    can reach the best value. Within a slice the farthest pair is found by
+    ``scipy.spatial.distance.cdist`` after a lossless pruning (and ``scipy.spatial.ConvexHull``
+    for large sets), see ``_farthest_pair``. No search over all surface points.
 
     *Short axis (exact for the pixel region).* Along a line perpendicular to the long axis, the
     region (the closed union of pixel squares) is cut into pieces by the pixel grid lines; a
@@ -408,13 +448,27 @@ def axial_diameters(
     crop = arr[box]
     to_mm = _inplane_matrix(geometry)
     areas = crop.sum(axis=(1, 2))
+    kk, pts = _extreme_points(*_grid_line_extremes(crop))
+    pts_mm = pts @ to_mm.T
+    # width of every slice along evenly spaced directions: bounds of its caliper diameter
+    ang = np.arange(_N_DIRECTIONS) * (math.pi / _N_DIRECTIONS)
+    proj = pts_mm @ np.stack([np.cos(ang), np.sin(ang)])
+    runs = _split(kk)
+    starts = np.array([a for _, a, _ in runs])
+    width = (np.maximum.reduceat(proj, starts, axis=0) - np.minimum.reduceat(proj, starts, axis=0)).max(
+        axis=1
+    )
+    upper = width / math.cos(math.pi / (2 * _N_DIRECTIONS))
+    best = -1.0
     per_slice: list[tuple[int, float, npt.NDArray[np.float64], npt.NDArray[np.float64]]] = []
-    for k, pts in _slice_corner_sets(crop):
-        verts = _hull_points(pts)
-        i, j, dist = _farthest_pair(verts @ to_mm.T)
-        per_slice.append((k, dist, verts[i], verts[j]))
-    top = max(d for _, d, _, _ in per_slice)
-    tied = [s for s in per_slice if s[1] >= top - _TIE_TOLERANCE_MM]
+    for n in np.argsort(-upper, kind="stable"):
+        if upper[n] < best - _TIE_TOLERANCE_MM:
+            break  # no remaining slice can reach the longest diameter found
+        k, a, b = runs[n]
+        i, j, dist = _farthest_pair(pts_mm[a:b])
+        per_slice.append((k, dist, pts[a + i], pts[a + j]))
+        best = max(best, dist)
+    tied = [s for s in per_slice if s[1] >= best - _TIE_TOLERANCE_MM]
     k, long_mm, a_rc, b_rc = max(tied, key=lambda s: (int(areas[s[0]]), -s[0]))
     long_vec = (b_rc - a_rc) @ to_mm.T
     short_mm, c_rc, d_rc = _longest_chord(crop[k], to_mm, long_vec / np.linalg.norm(long_vec))
@@ -435,13 +489,14 @@ def axial_diameters(
 def max_3d_diameter_mm(mask: npt.NDArray[np.bool_], geometry: Geometry) -> float:
     """Maximum 3-D (Feret) diameter of a mask in mm, edge-to-edge between voxel corners.
 
-    The corner points of slice ``k`` lie on the planes ``k ± ½`` and have the (row, column)
-    coordinates of that slice's pixel corners, so only the vertices of each slice's 2-D hull can
-    be vertices of the 3-D hull. Those are mapped to LPS mm through the affine (any orientation),
-    reduced with a 3-D ``scipy.spatial.ConvexHull`` and searched pairwise. Exact for the voxel
-    region; for an object rasterised by voxel-centre inclusion it lies within one voxel diagonal
-    of the object's diameter (same argument as in :func:`axial_diameters`, in 3-D). Unlike
-    pyradiomics' ``Maximum3DDiameter`` there is no O(V²) search over surface vertices.
+    Voxel corners lie on the corner planes ``l - ½`` (shared by slices ``l - 1`` and ``l``); on
+    each horizontal grid line of each corner plane only the leftmost and rightmost corner can be
+    a vertex of the convex hull. Those candidates are mapped to LPS mm through the affine (any
+    orientation, no axial requirement) and their farthest pair is found exactly (lossless
+    pruning, then ``scipy.spatial.ConvexHull`` if many remain, then ``cdist``). Exact for the
+    voxel region; for an object rasterised by voxel-centre inclusion it lies within one voxel
+    diagonal of the object's diameter (same argument as in :func:`axial_diameters`, in 3-D).
+    Unlike pyradiomics' ``Maximum3DDiameter`` there is no O(V²) search over surface vertices.
 
     Raises
     ------
@@ -455,16 +510,14 @@ def max_3d_diameter_mm(mask: npt.NDArray[np.bool_], geometry: Geometry) -> float
     if box is None:
         raise MaskError("the mask is empty: an empty lesion has no diameter")
     crop = arr[box]
-    parts = []
-    for k, pts in _slice_corner_sets(crop):
-        verts = _hull_points(pts)
-        for dk in (-0.5, 0.5):
-            parts.append(np.column_stack([np.full(len(verts), k + dk), verts]))
-    idx = np.concatenate(parts) + np.array([box[0].start, box[1].start, box[2].start], dtype=float)
-    pts_mm = geometry.index_to_world(idx)
-    if len(pts_mm) > _SMALL_SET:
-        pts_mm = pts_mm[ConvexHull(pts_mm).vertices]
-    return _farthest_pair(pts_mm)[2]
+    left, right = _grid_line_extremes(crop)
+    # corner plane l (z index l - ½) holds the corners of slices l - 1 and l
+    inf = np.full((1, left.shape[1]), np.inf)
+    left = np.minimum(np.vstack([inf, left]), np.vstack([left, inf]))
+    right = np.maximum(np.vstack([-inf, right]), np.vstack([right, -inf]))
+    kk, pts = _extreme_points(left, right)
+    idx = np.column_stack([kk - 0.5, pts]) + np.array([box[0].start, box[1].start, box[2].start], dtype=float)
+    return _farthest_pair(geometry.index_to_world(idx))[2]
 
 
 def mask_volume_ml(mask: npt.NDArray[np.bool_], geometry: Geometry) -> float:

@@ -34,7 +34,7 @@ from nelm.imaging.volume import Volume
 from nelm.quant.burden import BurdenLesion, liver_burden
 from nelm.quant.diameters import AxialDiameters, axial_diameters, max_3d_diameter_mm
 from nelm.quant.enhancement import EnhancementSettings, PhaseStats, phase_stats, reference_region, viable_mask
-from nelm.quant.lesions import LesionInstance, lesion_instances
+from nelm.quant.lesions import LesionInstance, lesion_instances, lesion_label_map
 from nelm.quant.pet import (
     DEFAULT_KRENNING_SCALE,
     KrenningScale,
@@ -267,7 +267,8 @@ def quantify_time_point(
             f"time point {tp.id}: no {' or '.join(missing)} mask; give masks in the manifest "
             "(masks: {liver: ..., lesions: ...})"
         )
-    lesions = data.masks["lesions"]
+    # A binary lesion mask becomes one label per 26-connected component (nelm.quant.lesions).
+    lesions = lesion_label_map(data.masks["lesions"])
     base = lesions.geometry
     liver = _on_grid(data.masks["liver"], base, "liver", warnings)
     segments = (
