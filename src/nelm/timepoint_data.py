@@ -60,7 +60,8 @@ def load_time_point(
     GeometryError
         A mask does not lie on the image it names.
     MaskError
-        A mask is empty.
+        An organ mask is empty (a lesion mask may be: a complete response leaves none), or a
+        mask names labels its file does not hold.
     """
     images: dict[str, Volume] = {}
     planar: dict[str, dict[str, Volume]] = {}
@@ -85,7 +86,17 @@ def load_time_point(
             lm = load_mask(mref.path, reference=reference, policy=policy)
         except GeometryError as exc:
             raise GeometryError(f"time point {tp.id}, mask {mrole} on image {mref.image}: {exc}") from exc
-        lm.require_nonempty()
+        if mref.labels is not None:
+            missing = [v for v in mref.labels if v not in lm.labels]
+            if missing:
+                raise MaskError(
+                    f"time point {tp.id}: mask {mrole} asks for labels {missing} that {mref.path} "
+                    f"does not hold (it holds {sorted(lm.labels)})"
+                )
+            lm = lm.subset(list(mref.labels))
+        if str(mrole) != "lesions":
+            # An organ mask must hold voxels; a lesion mask may be empty (no lesion left).
+            lm.require_nonempty()
         masks[str(mrole)] = lm
         if mref.image:
             mask_image[str(mrole)] = str(mref.image)

@@ -229,13 +229,15 @@ def _relative(path: Path, root: Path | None) -> str:
         return path.as_posix()
 
 
-def _ref(ref: ImageRef | MaskRef, root: Path | None) -> str | dict[str, str]:
+def _ref(ref: ImageRef | MaskRef, root: Path | None) -> str | dict[str, Any]:
     path = _relative(ref.path, root)
-    extra = {}
+    extra: dict[str, Any] = {}
     if isinstance(ref, ImageRef) and ref.series_uid is not None:
         extra["series_uid"] = ref.series_uid
     if isinstance(ref, MaskRef) and ref.image is not None:
         extra["image"] = ref.image.value
+    if isinstance(ref, MaskRef) and ref.labels is not None:
+        extra["labels"] = list(ref.labels)
     return {"path": path, **extra} if extra else path
 
 

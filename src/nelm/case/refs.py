@@ -87,8 +87,22 @@ class MaskRef(FileRef):
         Decided from the path; never written in the manifest.
     image:
         Role of the image in the same time point whose grid the mask lies on.
+    labels:
+        Label values of the file that make up this mask, for a multi-label file such as a
+        TotalSegmentator output (``{path: seg.nii.gz, labels: [5]}`` for its liver). All
+        labels when omitted.
     """
 
     _WHAT: ClassVar[str] = "mask"
 
     image: Annotated[ImageRole, Strict(False)] | None = None
+    labels: Annotated[tuple[int, ...], Strict(False)] | None = None
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: tuple[int, ...] | None) -> tuple[int, ...] | None:
+        if value is None:
+            return None
+        if not value or any(v < 1 for v in value) or len(set(value)) != len(value):
+            raise fail(f"labels must be distinct positive label values, got {list(value)}")
+        return value

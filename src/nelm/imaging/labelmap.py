@@ -10,7 +10,7 @@ be represented in one label map; readers raise or keep them apart, see their doc
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,7 +168,7 @@ class LabelMap:
             what = "" if key is None else f" label {self.label(key).name!r}"
             raise MaskError(f"mask {self.source or '(unnamed)'}{what} is empty: it holds no voxels")
 
-    def subset(self, keys: list[int | str]) -> LabelMap:
+    def subset(self, keys: Sequence[int | str]) -> LabelMap:
         """A label map holding only the given labels."""
         labs = [self.label(k) for k in keys]
         keep = np.isin(self.array, [lab.value for lab in labs])

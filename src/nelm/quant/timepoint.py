@@ -267,8 +267,11 @@ def quantify_time_point(
             f"time point {tp.id}: no {' or '.join(missing)} mask; give masks in the manifest "
             "(masks: {liver: ..., lesions: ...})"
         )
-    # A binary lesion mask becomes one label per 26-connected component (nelm.quant.lesions).
-    lesions = lesion_label_map(data.masks["lesions"])
+    # A binary lesion mask (one label without a tracking ID, or named like "lesions") becomes
+    # one label per 26-connected component (nelm.quant.lesions).
+    given = data.masks["lesions"]
+    single = len(given.labels) == 1 and not next(iter(given.labels.values())).tracking_id
+    lesions = lesion_label_map(given, from_binary=single)
     base = lesions.geometry
     liver = _on_grid(data.masks["liver"], base, "liver", warnings)
     segments = (
@@ -281,7 +284,15 @@ def quantify_time_point(
     instances = lesion_instances(lesions, segments=segments, liver=liver)
     phases = _phases(data, base, progress)
     liver_mask = liver.any_mask()
-    lesion_union = lesions.any_mask()
+    # The burden counts every voxel of the given lesion mask, including components too small to
+    # count as lesions (they are tumour, only not measurable).
+    lesion_union = given.any_mask()
+    dropped = int(np.count_nonzero(lesion_union)) - int(np.count_nonzero(lesions.array))
+    if dropped:
+        warnings.append(
+            f"{dropped} lesion-mask voxels ({dropped * base.voxel_volume_ml:.2f} mL) lie in components "
+            "smaller than the minimum lesion volume: counted in the tumour volume, not as lesions"
+        )
 
     reference: ReferenceQuant | None = None
     ref_stats: dict[str, PhaseStats] = {}
