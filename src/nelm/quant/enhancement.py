@@ -44,7 +44,6 @@ __all__ = [
     "PhaseStats",
     "ReferenceRegion",
     "ViableTumour",
-    "ball_structure",
     "phase_stats",
     "reference_region",
     "viable_mask",
@@ -121,32 +120,32 @@ class ViableTumour:
     """Map value at or above which a voxel is enhancing."""
 
 
-def ball_structure(radius_mm: float, spacing_mm: tuple[float, float, float]) -> npt.NDArray[np.bool_]:
-    """A boolean ball of ``radius_mm`` on a grid of the given spacing (voxel-centre inclusion)."""
-    half = [int(np.floor(radius_mm / s)) for s in spacing_mm]
-    axes = [np.arange(-h, h + 1) * s for h, s in zip(half, spacing_mm, strict=True)]
-    zz, yy, xx = np.meshgrid(*axes, indexing="ij")
-    return np.asarray(zz**2 + yy**2 + xx**2 <= radius_mm**2 + 1e-9)
+def _distance_outside(
+    mask: npt.NDArray[np.bool_], spacing: tuple[float, float, float]
+) -> npt.NDArray[np.float64]:
+    """Distance (mm) from each voxel to the nearest voxel of ``mask`` (0 inside; inf if empty)."""
+    if not mask.any():
+        return np.full(mask.shape, np.inf)
+    return np.asarray(ndimage.distance_transform_edt(~mask, sampling=spacing))
 
 
-def _grow(
-    mask: npt.NDArray[np.bool_], radius_mm: float, spacing: tuple[float, float, float]
-) -> npt.NDArray[np.bool_]:
-    """Dilation by a ball of ``radius_mm`` (Euclidean distance transform, spacing-aware)."""
-    if radius_mm <= 0 or not mask.any():
-        return mask
-    return np.asarray(ndimage.distance_transform_edt(~mask, sampling=spacing) <= radius_mm)
-
-
-def _shrink(
-    mask: npt.NDArray[np.bool_], radius_mm: float, spacing: tuple[float, float, float]
-) -> npt.NDArray[np.bool_]:
-    """Erosion by a ball of ``radius_mm``: voxels farther than that from any outside voxel."""
-    if radius_mm <= 0:
-        return mask
+def _distance_inside(
+    mask: npt.NDArray[np.bool_], spacing: tuple[float, float, float]
+) -> npt.NDArray[np.float64]:
+    """Distance (mm) from each voxel of ``mask`` to the nearest voxel outside it (the array edge
+    counts as outside)."""
     padded = np.pad(mask, 1)
-    inner = np.asarray(ndimage.distance_transform_edt(padded, sampling=spacing) > radius_mm)
-    return inner[1:-1, 1:-1, 1:-1]
+    return np.asarray(ndimage.distance_transform_edt(padded, sampling=spacing))[1:-1, 1:-1, 1:-1]
+
+
+def _crop_box(mask: npt.NDArray[np.bool_], pad: tuple[int, int, int]) -> tuple[slice, slice, slice]:
+    idx = np.nonzero(mask)
+    if idx[0].size == 0:
+        return (slice(0, 0), slice(0, 0), slice(0, 0))
+    return tuple(  # type: ignore[return-value]
+        slice(max(0, int(i.min()) - p), min(n, int(i.max()) + 1 + p))
+        for i, p, n in zip(idx, pad, mask.shape, strict=True)
+    )
 
 
 def phase_stats(
@@ -186,37 +185,39 @@ def reference_region(
         If even without margins no parenchyma remains (the liver is all tumour).
     """
     sp = geometry.spacing_mm
-    not_lesion_cache: dict[float, npt.NDArray[np.bool_]] = {}
-    vessels = np.zeros_like(liver)
+    # Everything happens in the box around the liver, padded so that lesions just outside it
+    # still push the reference away: distance transforms on the box only (3 in all).
+    pad = tuple(int(np.ceil(settings.lesion_margin_mm / s)) + 1 for s in sp)
+    box = _crop_box(liver, pad)  # type: ignore[arg-type]
+    liver_c, lesions_c = liver[box], lesions[box]
+    vessels = np.zeros_like(liver_c)
     vessel_note = "no portal phase: vessels not excluded"
     if portal is not None:
-        parenchyma = liver & ~lesions
-        vals = np.asarray(portal[parenchyma], dtype=np.float64)
+        portal_c = np.asarray(portal[box])
+        vals = np.asarray(portal_c[liver_c & ~lesions_c], dtype=np.float64)
         if vals.size:
             med = float(np.median(vals))
             robust_sd = MAD_TO_SD * float(np.median(np.abs(vals - med)))
             if robust_sd > 0:
-                vessels = _grow(
-                    liver & (np.asarray(portal) > med + settings.vessel_z * robust_sd),
-                    settings.vessel_margin_mm,
-                    sp,
-                )
+                bright = liver_c & (portal_c > med + settings.vessel_z * robust_sd)
+                vessels = _distance_outside(bright, sp) <= settings.vessel_margin_mm
                 vessel_note = (
                     f"vessels = portal > median {med:.1f} + {settings.vessel_z:g} x robust SD "
-                    f"{robust_sd:.1f}, "
-                    f"dilated {settings.vessel_margin_mm:g} mm"
+                    f"{robust_sd:.1f}, dilated {settings.vessel_margin_mm:g} mm"
                 )
+    from_lesions = _distance_outside(lesions_c, sp)
+    depth = _distance_inside(liver_c, sp)
+    candidates = liver_c & ~vessels
     scale = 1.0
     while True:
-        lm = settings.lesion_margin_mm * scale
-        if lm not in not_lesion_cache:
-            not_lesion_cache[lm] = ~_grow(lesions, lm, sp)
-        liver_core = _shrink(liver, settings.liver_margin_mm * scale, sp)
-        region = liver_core & not_lesion_cache[lm] & ~vessels
-        volume_ml = float(np.count_nonzero(region)) * geometry.voxel_volume_ml
+        region_c = candidates & (depth > settings.liver_margin_mm * scale)
+        region_c &= from_lesions > settings.lesion_margin_mm * scale if scale > 0 else ~lesions_c
+        volume_ml = float(np.count_nonzero(region_c)) * geometry.voxel_volume_ml
         if volume_ml >= settings.min_reference_ml or scale == 0.0:
             break
         scale = scale / 2 if scale > 1 / 8 else 0.0
+    region = np.zeros_like(liver)
+    region[box] = region_c
     if not region.any():
         region = liver & ~lesions
         volume_ml = float(np.count_nonzero(region)) * geometry.voxel_volume_ml
