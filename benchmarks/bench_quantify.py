@@ -133,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{peer['lesion_phase_measurements']} lesion-phase pairs ({', '.join(peer['phases'])})"
         )
         print(
-            f"nelm (whole patient) / pyradiomics (baseline subset) time: {nelm['seconds'] / peer['seconds']:.2f}"
+            "nelm (whole patient) / pyradiomics (baseline subset) time: "
+            f"{nelm['seconds'] / peer['seconds']:.2f}"
         )
     print(f"target: nelm <= 5 s for the whole patient: {'met' if nelm['seconds'] <= 5 else 'NOT met'}")
     if args.out:
