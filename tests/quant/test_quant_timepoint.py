@@ -21,7 +21,7 @@ from nelm.cli.main import main
 from nelm.phantom import PhantomConfig, SyntheticPatient, generate_patient, write_patient
 from nelm.quant.results import TimePointQuant
 from nelm.quant.timepoint import quantify_time_point
-from nelm.timepoint_data import TimePointData, load_time_point
+from nelm.timepoint_data import load_time_point
 
 
 @pytest.fixture(scope="module")
@@ -151,20 +151,11 @@ def test_quantify_without_masks_is_exit_2(tmp_path: Path, capsys: pytest.Capture
         "nelm_manifest: 1\ncase_id: X\ntime_points:\n"
         "  - {id: b, date: 2026-01-01, kind: baseline, images: {ct_portal: ct.nii.gz}}\n"
     )
-    assert main(["quantify", str(tmp_path / "case.yaml")]) == 2
+    assert main(["quantify", "--no-fallback", str(tmp_path / "case.yaml")]) == 2
     assert "no time point has both a liver and a lesions mask" in capsys.readouterr().err
-
-
-def test_time_point_data_without_lesions_is_an_input_error(
-    written: tuple[SyntheticPatient, Case, dict[str, object]],
-) -> None:
-    from nelm.errors import InputError
-
-    _, case, _ = written
-    data = load_time_point(case.baseline)
-    bare = TimePointData(data.time_point, data.images, data.planar, {"liver": data.masks["liver"]}, {})
-    with pytest.raises(InputError, match="no lesions mask"):
-        quantify_time_point(bare)
+    # With fallbacks allowed the CT is read, and an empty file is a one-line input error.
+    assert main(["quantify", str(tmp_path / "case.yaml")]) == 2
+    assert "cannot read NIfTI file" in capsys.readouterr().err
 
 
 def test_binary_lesion_mask_is_split_into_components(
@@ -184,3 +175,33 @@ def test_binary_lesion_mask_is_split_into_components(
     per_label = sorted(round(labelled.volume_ml(k), 6) for k in labelled.labels)
     assert volumes == per_label
     assert all(les.pet is not None for les in q.lesions if les.volume_ml > 1.0)
+
+
+def test_fallback_segmentation_is_used_and_said(
+    written: tuple[SyntheticPatient, Case, dict[str, object]],
+) -> None:
+    _, case, truth = written
+    data = load_time_point(case.baseline)
+    bare = dataclasses.replace(data, masks={}, mask_image={})
+    q = quantify_time_point(bare)
+    assert q.masks["liver"].startswith("fallback-liver-hu")
+    assert "lesions" in q.masks
+    assert not q.masks["lesions"].startswith("given")
+    assert any("no mask given" in w for w in q.warnings)
+    tp = _truth_tp(truth, case.baseline.id)
+    # The fallbacks find the phantom's liver and (nearly) all of its lesions (measured: 8/8).
+    assert q.patient.liver_volume_ml == pytest.approx(tp["liver_volume_ml"], rel=0.1)
+    assert tp["lesion_count"] - 1 <= q.patient.lesion_count <= tp["lesion_count"] + 1
+
+
+def test_no_fallback_means_masks_are_required(
+    written: tuple[SyntheticPatient, Case, dict[str, object]],
+) -> None:
+    from nelm.errors import InputError
+    from nelm.quant.timepoint import QuantSettings
+
+    _, case, _ = written
+    data = load_time_point(case.baseline)
+    bare = dataclasses.replace(data, masks={"liver": data.masks["liver"]})
+    with pytest.raises(InputError, match="no lesions mask and fallback segmentation is turned off"):
+        quantify_time_point(bare, settings=QuantSettings(allow_fallback=False))

@@ -36,6 +36,17 @@ def add_subparser(sub: Any) -> None:
         help="time point id (repeatable; default all with masks)",
     )
     p.add_argument("--json", type=Path, metavar="OUT", help="write the results as JSON to OUT")
+    p.add_argument(
+        "--no-fallback",
+        action="store_true",
+        help="never segment a missing liver or lesion mask (default: nelm's fallback, said so in the output)",
+    )
+    p.add_argument(
+        "--liver-backend",
+        choices=("auto", "fallback", "totalsegmentator"),
+        default="auto",
+        help="liver segmenter when no liver mask is given (auto: TotalSegmentator if its weights are here)",
+    )
     p.set_defaults(func=run)
 
 
@@ -86,6 +97,9 @@ def _print(console: Console, q: Any) -> None:
             str(les.pet.krenning_score) if les.pet and les.pet.krenning_score is not None else "-",
         )
     console.print(table)
+    for role, origin in q.masks.items():
+        if not origin.startswith("given"):
+            console.print(f"  [bold yellow]{role} mask segmented by nelm (fallback)[/bold yellow]: {origin}")
     for w in q.warnings:
         console.print(f"  [yellow]warning[/yellow]: {w}")
 
@@ -93,22 +107,32 @@ def _print(console: Console, q: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Quantify the chosen time points; print tables; write JSON if asked."""
     from nelm.case import load_case
-    from nelm.quant.timepoint import quantify_time_point
+    from nelm.quant.timepoint import QuantSettings, quantify_time_point
     from nelm.timepoint_data import load_time_point
 
     case = load_case(args.case)
     if args.timepoint:
         chosen = [case.time_point(tp_id) for tp_id in args.timepoint]
     else:
-        chosen = [tp for tp in case.time_points if tp.has_mask("liver") and tp.has_mask("lesions")]
+        fallback = not args.no_fallback
+        chosen = [
+            tp
+            for tp in case.time_points
+            if (tp.has_mask("liver") and tp.has_mask("lesions"))
+            or (fallback and any(tp.has_image(r) for r in ("ct_portal", "ct_arterial")))
+        ]
         if not chosen:
-            raise InputError(f"{args.case}: no time point has both a liver and a lesions mask to quantify")
+            raise InputError(
+                f"{args.case}: no time point has both a liver and a lesions mask"
+                + (" or a contrast CT to segment" if fallback else "")
+            )
+    settings = QuantSettings(allow_fallback=not args.no_fallback, liver_backend=args.liver_backend)
     console = Console(highlight=False, soft_wrap=True)
     console.print(f"[bold]nelm quantify[/bold] {case.case_id} — [italic]{RESEARCH_USE_DISCLAIMER}[/italic]")
     results = []
     for tp in chosen:
         data = load_time_point(tp)
-        q = quantify_time_point(data, patient=case.patient)
+        q = quantify_time_point(data, patient=case.patient, settings=settings)
         results.append(q)
         _print(console, q)
     if args.json:

@@ -89,11 +89,19 @@ class QuantSettings:
         ``"bw"`` (default), ``"lbm_james128"``, ``"lbm_janmahasatian"`` or ``"bsa"``.
     krenning:
         Definitions of the Krenning-type score.
+    allow_fallback:
+        Segment a missing liver or lesion mask with :mod:`nelm.segmentation` (the output names
+        the method and says it is a fallback). Off: a missing mask is an error.
+    liver_backend:
+        ``"auto"`` (TotalSegmentator when its weights are present locally, else the non-learning
+        fallback), ``"fallback"`` or ``"totalsegmentator"``.
     """
 
     enhancement: EnhancementSettings = field(default_factory=EnhancementSettings)
     suv_normalisation: Normalisation = "bw"
     krenning: KrenningScale = DEFAULT_KRENNING_SCALE
+    allow_fallback: bool = True
+    liver_backend: str = "auto"
 
     def describe(self) -> dict[str, object]:
         """JSON-serialisable form for the output."""
@@ -101,6 +109,8 @@ class QuantSettings:
             "enhancement": asdict(self.enhancement),
             "suv_normalisation": self.suv_normalisation,
             "krenning": str(self.krenning),
+            "allow_fallback": self.allow_fallback,
+            "liver_backend": self.liver_backend,
         }
 
 
@@ -245,6 +255,61 @@ def _region(r: Any) -> RegionQuant:
     )
 
 
+def _fallback_ct(data: TimePointData) -> tuple[str, Volume] | None:
+    for role in ("ct_portal", "ct_arterial", "ct_unenhanced", "ct_delayed"):
+        if role in data.images:
+            return role, data.images[role]
+    return None
+
+
+def _masks_or_fallback(
+    data: TimePointData,
+    settings: QuantSettings,
+    masks: dict[str, str],
+    warnings: list[str],
+    progress: Callable[[str], None] | None,
+) -> tuple[LabelMap, LabelMap]:
+    """The liver and lesion masks: given ones, else nelm's fallback segmentations (said so)."""
+    tp = data.time_point
+    have = {r: r in data.masks for r in ("liver", "lesions")}
+    if all(have.values()):
+        return data.masks["liver"], data.masks["lesions"]
+    missing = " and ".join(r for r, ok in have.items() if not ok)
+    ct = _fallback_ct(data)
+    if not settings.allow_fallback or ct is None:
+        why = "fallback segmentation is turned off" if ct else "no CT phase to segment"
+        raise InputError(
+            f"time point {tp.id}: no {missing} mask and {why}; give masks in the manifest "
+            "(masks: {liver: ..., lesions: ...})"
+        )
+    from nelm.segmentation import segment_lesions, segment_liver
+
+    if have["liver"]:
+        liver = data.masks["liver"]
+    else:
+        if progress:
+            progress("fallback liver segmentation")
+        result = segment_liver(ct[1], backend=settings.liver_backend)
+        liver = result.labelmap
+        masks["liver"] = f"{result.method} on {ct[0]}: {result.provenance}"
+        warnings.append(f"liver: no mask given; {masks['liver']}")
+        warnings.extend(f"liver segmentation: {w}" for w in result.warnings)
+    if have["lesions"]:
+        return liver, data.masks["lesions"]
+    if progress:
+        progress("fallback lesion segmentation")
+    phases = {r: data.images.get(r) for r in ("ct_arterial", "ct_portal")}
+    on_liver = {
+        r: (v if v is None or v.geometry.same_as(liver.geometry) else v.resample_to(liver.geometry))
+        for r, v in phases.items()
+    }
+    result = segment_lesions(liver, on_liver["ct_arterial"], on_liver["ct_portal"])
+    masks["lesions"] = f"{result.method}: {result.provenance}"
+    warnings.append(f"lesions: no mask given; {masks['lesions']}")
+    warnings.extend(f"lesion segmentation: {w}" for w in result.warnings)
+    return liver, result.labelmap
+
+
 def quantify_time_point(
     data: TimePointData,
     *,
@@ -257,27 +322,22 @@ def quantify_time_point(
     Raises
     ------
     InputError
-        The time point has no lesion or no liver mask.
+        The time point has no liver or lesion mask and fallback segmentation is off or has no
+        CT phase to work on.
     """
     tp = data.time_point
     warnings: list[str] = []
-    if "lesions" not in data.masks or "liver" not in data.masks:
-        missing = [r for r in ("liver", "lesions") if r not in data.masks]
-        raise InputError(
-            f"time point {tp.id}: no {' or '.join(missing)} mask; give masks in the manifest "
-            "(masks: {liver: ..., lesions: ...})"
-        )
+    masks = {role: f"given: {lm.source}" for role, lm in data.masks.items()}
+    liver_given, lesions_given = _masks_or_fallback(data, settings, masks, warnings, progress)
     # A binary lesion mask (one label without a tracking ID, or named like "lesions") becomes
     # one label per 26-connected component (nelm.quant.lesions).
-    given = data.masks["lesions"]
-    single = len(given.labels) == 1 and not next(iter(given.labels.values())).tracking_id
-    lesions = lesion_label_map(given, from_binary=single)
+    single = len(lesions_given.labels) == 1 and not next(iter(lesions_given.labels.values())).tracking_id
+    lesions = lesion_label_map(lesions_given, from_binary=single)
     base = lesions.geometry
-    liver = _on_grid(data.masks["liver"], base, "liver", warnings)
+    liver = _on_grid(liver_given, base, "liver", warnings)
     segments = (
         _on_grid(data.masks["segments"], base, "segments", warnings) if "segments" in data.masks else None
     )
-    masks = {role: f"given: {lm.source}" for role, lm in data.masks.items()}
 
     if progress:
         progress("lesions")
@@ -286,7 +346,7 @@ def quantify_time_point(
     liver_mask = liver.any_mask()
     # The burden counts every voxel of the given lesion mask, including components too small to
     # count as lesions (they are tumour, only not measurable).
-    lesion_union = given.any_mask()
+    lesion_union = lesions_given.any_mask()
     dropped = int(np.count_nonzero(lesion_union)) - int(np.count_nonzero(lesions.array))
     if dropped:
         warnings.append(
