@@ -136,7 +136,8 @@ def test_noisy_pipeline_and_cli(
     doc = json.loads(out.read_text())
     assert doc["case_id"] == case.case_id
     quantified = {tp["time_point"] for tp in doc["time_points"]}
-    assert quantified == {tp.id for tp in case.time_points if tp.has_mask("liver") and tp.has_mask("lesions")}
+    # Every time point with a CT/MR/SSTR-PET image and masks: not the MAA and Y-90 ones.
+    assert quantified == {"baseline", "fu1", "fu2"}
     base = next(tp for tp in doc["time_points"] if tp["time_point"] == case.baseline.id)
     tp = _truth_tp(truth, case.baseline.id)
     # Noisy CT (12 HU): the parenchyma reference still finds the liver's arterial HU.
@@ -152,7 +153,7 @@ def test_quantify_without_masks_is_exit_2(tmp_path: Path, capsys: pytest.Capture
         "  - {id: b, date: 2026-01-01, kind: baseline, images: {ct_portal: ct.nii.gz}}\n"
     )
     assert main(["quantify", "--no-fallback", str(tmp_path / "case.yaml")]) == 2
-    assert "no time point has both a liver and a lesions mask" in capsys.readouterr().err
+    assert "no time point has a CT/MR/SSTR-PET image with liver and lesion masks" in capsys.readouterr().err
     # With fallbacks allowed the CT is read, and an empty file is a one-line input error.
     assert main(["quantify", str(tmp_path / "case.yaml")]) == 2
     assert "cannot read NIfTI file" in capsys.readouterr().err

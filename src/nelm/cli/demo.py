@@ -1,9 +1,10 @@
 """``nelm demo``: the synthetic patient, end to end.
 
-For now (issue 2) the demo generates the synthetic NELM patient, writes it as DICOM and NIfTI
-with its case manifest and ground truth, then loads every series and mask of the manifest back
-through nelm's loaders, checks each mask against the image it lies on, and prints a summary
-beside the known truth. Later stages (quantification, response, Y-90, reports) join here.
+The demo generates the synthetic NELM patient, writes it as DICOM and NIfTI with its case
+manifest and ground truth, loads every series and mask of the manifest back through nelm's
+loaders (checking each mask against the image it lies on), quantifies every time point with
+CT/MR phases, and prints a summary beside the known truth. Later stages (response, Y-90,
+reports) join here.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     """Generate, write, reload and summarise the synthetic patient."""
     from nelm.case import load_case
     from nelm.phantom import generate_patient, write_patient
+    from nelm.quant.timepoint import ANATOMIC_PHASES, quantify_time_point
     from nelm.timepoint_data import load_case_data
 
     out: Path = args.out
@@ -95,6 +97,16 @@ def run(args: argparse.Namespace) -> int:
             progress.update(task, description=f"loading {label}"[:34], advance=1)
 
         data = load_case_data(case, progress=step)
+        quantified = [
+            d
+            for d in data.values()
+            if {"liver", "lesions"} <= set(d.masks) and set(d.images) & set(ANATOMIC_PHASES)
+        ]
+        progress.update(task, description="quantifying", total=len(quantified), completed=0)
+        quants = []
+        for d in quantified:
+            quants.append(quantify_time_point(d, patient=case.patient))
+            progress.update(task, advance=1)
     elapsed = time.perf_counter() - started
 
     truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
@@ -119,6 +131,16 @@ def run(args: argparse.Namespace) -> int:
                 f"  mask {role:<9} {len(lm.labels):>3} label(s), {total:9.1f} mL"
                 + (f"  on {on} grid ✓" if on else "")
             )
+    console.print("\n[bold]quantification[/bold] (nelm quantify; ground truth below)")
+    for q in quants:
+        p = q.patient
+        console.print(
+            f"  {q.time_point:<12} {p.lesion_count:>3} lesion(s), tumour {p.tumour_volume_ml:.1f} mL, "
+            f"hepatic tumour burden {p.hepatic_tumour_burden_percent:.1f} % ({p.burden_category}), "
+            f"enhancing {p.enhancing_tumour_burden_percent:.1f} %, {p.distribution}"
+            if p.enhancing_tumour_burden_percent is not None
+            else f"{p.distribution}"
+        )
     console.print("\n[bold]ground truth[/bold] (truth.json)")
     organs = truth["organs"]
     console.print(f"  liver {organs['liver_volume_ml']:.0f} mL, spleen {organs['spleen_volume_ml']:.0f} mL")

@@ -23,7 +23,8 @@ def add_subparser(sub: Any) -> None:
         "quantify",
         help="measure the liver and its lesions at each time point of a case",
         description=(
-            "Quantify each time point of CASE.yaml that has liver and lesion masks: lesion volumes, "
+            "Quantify each time point of CASE.yaml that has a CT, MR or SSTR PET image with liver and "
+            "lesion masks (or a contrast CT to segment them from): lesion volumes, "
             "RECIST/WHO diameters, phase intensities and enhancement, viable tumour (mRECIST/EASL), "
             "SSTR PET uptake (SUV, Krenning-type score) and the tumour burden."
         ),
@@ -107,7 +108,7 @@ def _print(console: Console, q: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Quantify the chosen time points; print tables; write JSON if asked."""
     from nelm.case import load_case
-    from nelm.quant.timepoint import QuantSettings, quantify_time_point
+    from nelm.quant.timepoint import ANATOMIC_PHASES, QuantSettings, quantify_time_point
     from nelm.timepoint_data import load_time_point
 
     case = load_case(args.case)
@@ -115,15 +116,16 @@ def run(args: argparse.Namespace) -> int:
         chosen = [case.time_point(tp_id) for tp_id in args.timepoint]
     else:
         fallback = not args.no_fallback
+        measurable = (*ANATOMIC_PHASES, "pet_sstr")
         chosen = [
             tp
             for tp in case.time_points
-            if (tp.has_mask("liver") and tp.has_mask("lesions"))
+            if (tp.has_mask("liver") and tp.has_mask("lesions") and any(tp.has_image(r) for r in measurable))
             or (fallback and any(tp.has_image(r) for r in ("ct_portal", "ct_arterial")))
         ]
         if not chosen:
             raise InputError(
-                f"{args.case}: no time point has both a liver and a lesions mask"
+                f"{args.case}: no time point has a CT/MR/SSTR-PET image with liver and lesion masks"
                 + (" or a contrast CT to segment" if fallback else "")
             )
     settings = QuantSettings(allow_fallback=not args.no_fallback, liver_backend=args.liver_backend)
