@@ -33,7 +33,7 @@ import numpy as np
 
 def _nelm(manifest: Path) -> dict[str, Any]:
     from nelm.case import load_case
-    from nelm.quant.timepoint import quantify_time_point
+    from nelm.quant.timepoint import ANATOMIC_PHASES, quantify_time_point
     from nelm.timepoint_data import load_time_point
 
     case = load_case(manifest)
@@ -41,7 +41,8 @@ def _nelm(manifest: Path) -> dict[str, Any]:
     lesions = 0
     load_s = 0.0
     for tp in case.time_points:
-        if not (tp.has_mask("liver") and tp.has_mask("lesions")):
+        measurable = any(tp.has_image(r) for r in (*ANATOMIC_PHASES, "pet_sstr"))
+        if not (tp.has_mask("liver") and tp.has_mask("lesions") and measurable):
             continue
         t0 = time.perf_counter()
         data = load_time_point(tp)
