@@ -64,6 +64,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from nelm.anatomy import LOBE_OF_SEGMENT, SEGMENTS_OF_LOBE
 from nelm.errors import ConfigError
 from nelm.phantom.rasterize import integrate_volume_ml
 from nelm.phantom.shapes import (
@@ -89,20 +90,9 @@ __all__ = [
 ]
 
 #: Segments of the right lobe (right anterior 5, 8; right posterior 6, 7).
-RIGHT_LOBE_SEGMENTS: Final[frozenset[int]] = frozenset({5, 6, 7, 8})
+RIGHT_LOBE_SEGMENTS: Final[frozenset[int]] = frozenset(SEGMENTS_OF_LOBE["right"])
 #: Segments of the left lobe (left medial 4; left lateral 2, 3).
-LEFT_LOBE_SEGMENTS: Final[frozenset[int]] = frozenset({2, 3, 4})
-#: Lobe name of each segment.
-LOBE_OF_SEGMENT: Final[dict[int, str]] = {
-    1: "caudate",
-    2: "left",
-    3: "left",
-    4: "left",
-    5: "right",
-    6: "right",
-    7: "right",
-    8: "right",
-}
+LEFT_LOBE_SEGMENTS: Final[frozenset[int]] = frozenset(SEGMENTS_OF_LOBE["left"])
 
 # Azimuths (degrees) of the vertical planes standing in for the hepatic veins.
 _RHV_DEG: Final[float] = 40.0

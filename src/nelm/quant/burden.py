@@ -31,6 +31,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from nelm.anatomy import SEGMENTS_OF_LOBE
 from nelm.errors import MaskError
 
 __all__ = [
@@ -51,8 +52,8 @@ BURDEN_CATEGORIES: Final[tuple[tuple[Fraction | None, str], ...]] = (
     (None, ">50%"),
 )
 
-#: Couinaud segments of each lobe.
-LOBE_SEGMENTS: Final[dict[str, tuple[int, ...]]] = {"right": (5, 6, 7, 8), "left": (2, 3, 4), "caudate": (1,)}
+#: Couinaud segments of each lobe (shared with the rest of nelm).
+LOBE_SEGMENTS: Final[dict[str, tuple[int, ...]]] = SEGMENTS_OF_LOBE
 
 
 def burden_category(percent: Fraction) -> str:

@@ -52,6 +52,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
+from nelm.anatomy import LOBE_OF_SEGMENT, LOBES
 from nelm.errors import ConfigError, MaskError
 from nelm.imaging.geometry import Geometry
 from nelm.imaging.labelmap import Label, LabelMap
@@ -88,19 +89,7 @@ DEFAULT_RIGHT_LOBE_VOLUME_FRACTION: Final[float] = 0.65
 #: 26-connectivity: face, edge and corner neighbours (``scipy.ndimage.label`` structure).
 CONNECTIVITY_STRUCTURE: Final[npt.NDArray[np.bool_]] = np.ones((3, 3, 3), dtype=bool)
 
-#: Lobe of each Couinaud segment (Couinaud 1957; Bismuth 1982); the caudate is its own lobe.
-LOBE_OF_SEGMENT: Final[dict[int, str]] = {
-    1: "caudate",
-    2: "left",
-    3: "left",
-    4: "left",
-    5: "right",
-    6: "right",
-    7: "right",
-    8: "right",
-}
-
-_LOBES: Final[frozenset[str]] = frozenset(LOBE_OF_SEGMENT.values())
+_LOBES: Final[frozenset[str]] = LOBES
 _BINARY_NAME: Final[re.Pattern[str]] = re.compile(
     r"^\s*(liver[ _-]?)?(lesions?|tumou?rs?|metastas[ie]s|mets|nelm)\s*$", re.IGNORECASE
 )

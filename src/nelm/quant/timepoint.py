@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -51,7 +51,6 @@ from nelm.quant.results import (
     PetReferenceQuant,
     PhaseMeasure,
     ReferenceQuant,
-    RegionQuant,
     TimePointQuant,
 )
 from nelm.timepoint_data import TimePointData
@@ -247,14 +246,6 @@ def _pet(
     return _Pet(reference, per)
 
 
-def _region(r: Any) -> RegionQuant:
-    return RegionQuant(
-        region_volume_ml=r.region_volume_ml,
-        tumour_volume_ml=r.tumour_volume_ml,
-        tumour_percent=r.tumour_percent,
-    )
-
-
 def _fallback_ct(data: TimePointData) -> tuple[str, Volume] | None:
     for role in ("ct_portal", "ct_arterial", "ct_unenhanced", "ct_delayed"):
         if role in data.images:
@@ -438,23 +429,10 @@ def quantify_time_point(
         vox_ml,
         segments=segments.array if segments is not None else None,
     )
-    patient_quant = PatientQuant(
-        liver_volume_ml=b.liver_volume_ml,
-        tumour_volume_ml=b.tumour_volume_ml,
-        hepatic_tumour_burden_percent=b.hepatic_tumour_burden_percent,
-        burden_category=b.burden_category,
-        enhancing_tumour_volume_ml=b.enhancing_tumour_volume_ml,
-        enhancing_tumour_burden_percent=b.enhancing_tumour_burden_percent,
-        lesion_count=b.lesion_count,
-        distribution=b.distribution,
-        dominant_lesion_id=b.dominant_lesion_id,
-        dominant_lesion_volume_ml=b.dominant_lesion_volume_ml,
-        burden_1d_mm=b.burden_1d_mm,
-        burden_2d_mm2=b.burden_2d_mm2,
-        burden_1d_lesions=b.burden_1d_lesions,
-        by_segment={str(k): _region(v) for k, v in b.by_segment.items()} if b.by_segment else None,
-        by_lobe={k: _region(v) for k, v in b.by_lobe.items()} if b.by_lobe else None,
-    )
+    fields = asdict(b)
+    if b.by_segment is not None:
+        fields["by_segment"] = {str(k): v for k, v in fields["by_segment"].items()}
+    patient_quant = PatientQuant.model_validate(fields)
     warnings.extend(lesions.warnings)
     return TimePointQuant(
         time_point=tp.id,
