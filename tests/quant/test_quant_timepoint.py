@@ -206,3 +206,23 @@ def test_no_fallback_means_masks_are_required(
     bare = dataclasses.replace(data, masks={"liver": data.masks["liver"]})
     with pytest.raises(InputError, match="no lesions mask and fallback segmentation is turned off"):
         quantify_time_point(bare, settings=QuantSettings(allow_fallback=False))
+
+
+def test_given_reference_region_is_used(written: tuple[SyntheticPatient, Case, dict[str, object]]) -> None:
+    from nelm.imaging import LabelMap
+
+    _, case, _ = written
+    data = load_time_point(case.baseline)
+    liver = data.masks["liver"]
+    # A reference box in the liver: its arterial mean is the reference mean, exactly.
+    box = np.zeros(liver.array.shape, bool)
+    centre = np.argwhere(liver.any_mask()).mean(axis=0).astype(int)
+    box[tuple(slice(c - 3, c + 3) for c in centre)] = True
+    box &= liver.any_mask()
+    ref = LabelMap.from_binary(box, liver.geometry, "reference", source="ref.nii.gz")
+    q = quantify_time_point(dataclasses.replace(data, masks={**data.masks, "reference_liver": ref}))
+    assert q.reference is not None
+    assert q.reference.method.startswith("given: ref.nii.gz")
+    usable = box & ~data.masks["lesions"].any_mask()
+    expected = float(np.mean(data.images["ct_arterial"].array[usable]))
+    assert q.reference.phase_means["ct_arterial"] == pytest.approx(expected)

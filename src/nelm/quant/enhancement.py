@@ -10,7 +10,8 @@ Conventions
   minus vessels (voxels brighter than the parenchyma median by more than
   :attr:`EnhancementSettings.vessel_z` robust SDs on the portal phase, dilated by
   :attr:`EnhancementSettings.vessel_margin_mm`). The whole remaining region is used (not one
-  small ROI), which makes its statistics stable; a user region can be given instead.
+  small ROI), which makes its statistics stable. A user region can be given instead (manifest
+  mask role ``reference_liver``; its lesion voxels are removed).
 * **Enhancement map.** With an unenhanced phase on the same grid, the map of a phase is the
   subtraction ``phase − unenhanced`` (qEASL works on subtraction images); otherwise the phase
   itself.

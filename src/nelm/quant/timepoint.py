@@ -33,7 +33,14 @@ from nelm.imaging.suv import Normalisation, SuvInputs, suv_factor
 from nelm.imaging.volume import Volume
 from nelm.quant.burden import BurdenLesion, liver_burden
 from nelm.quant.diameters import AxialDiameters, axial_diameters, max_3d_diameter_mm
-from nelm.quant.enhancement import EnhancementSettings, PhaseStats, phase_stats, reference_region, viable_mask
+from nelm.quant.enhancement import (
+    EnhancementSettings,
+    PhaseStats,
+    ReferenceRegion,
+    phase_stats,
+    reference_region,
+    viable_mask,
+)
 from nelm.quant.lesions import LesionInstance, lesion_instances, lesion_label_map
 from nelm.quant.pet import (
     DEFAULT_KRENNING_SCALE,
@@ -350,13 +357,26 @@ def quantify_time_point(
     enh = _enhancement_map(phases)
     enh_ref: PhaseStats | None = None
     if phases.arrays:
-        region = reference_region(
-            liver_mask,
-            lesion_union,
-            base,
-            portal=phases.arrays.get("ct_portal"),
-            settings=settings.enhancement,
-        )
+        if "reference_liver" in data.masks:
+            given_ref = _on_grid(data.masks["reference_liver"], base, "reference_liver", warnings).any_mask()
+            given_ref &= ~lesion_union
+            if not given_ref.any():
+                raise MaskError(
+                    f"time point {tp.id}: the reference_liver mask holds no voxel outside the lesions"
+                )
+            region = ReferenceRegion(
+                mask=given_ref,
+                volume_ml=float(np.count_nonzero(given_ref)) * base.voxel_volume_ml,
+                method=f"given: {data.masks['reference_liver'].source} (lesion voxels removed)",
+            )
+        else:
+            region = reference_region(
+                liver_mask,
+                lesion_union,
+                base,
+                portal=phases.arrays.get("ct_portal"),
+                settings=settings.enhancement,
+            )
         ref_stats = {role: phase_stats(arr, region.mask) for role, arr in phases.arrays.items()}
         if enh is not None:
             enh_ref = phase_stats(enh[1], region.mask)
