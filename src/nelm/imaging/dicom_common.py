@@ -1,30 +1,24 @@
 """Helpers shared by nelm's DICOM reader and writer.
 
-* **Dates and times** (:func:`parse_datetime`, :func:`combine_date_time`, :func:`resolve_timezone`):
-  DICOM DA/TM/DT strings (PS3.5 §6.2) to timezone-aware :class:`datetime.datetime`. A DT value
-  that carries its own ``&ZZXX`` offset keeps it; otherwise the series' Timezone Offset From UTC
-  (0008,0201) is used, and only when that is absent the caller's assumed zone.
+* **Dates and times**: DICOM DA/TM/DT strings (PS3.5 §6.2) to timezone-aware
+  :class:`datetime.datetime` (:func:`parse_datetime`, :func:`combine_date_time` …, in
+  :mod:`nelm.imaging.dicom_datetime`). A DT value that carries its own ``&ZZXX`` offset keeps it;
+  otherwise the series' Timezone Offset From UTC (0008,0201) is used, and only when that is
+  absent the caller's assumed zone (:func:`resolve_timezone`).
 * **Reading files** (:func:`looks_like_dicom`, :func:`read_header`, :func:`check_transfer_syntax`):
   every pydicom failure becomes a :class:`~nelm.errors.DicomError` naming the file.
-* **Stacking 2-D frames into a grid** (:class:`FramePlane`, :func:`stack_planes`): sort by the
-  position along the slice normal, validate orientation, duplicates and gaps, and build the
+* **Stacking 2-D frames into a grid** (:class:`FramePlane`, :func:`stack_planes`, in
+  :mod:`nelm.imaging.dicom_geometry`, with the geometry convention): sort by the position along
+  the slice normal, validate orientation, duplicates and gaps, and build the
   ``[slice, row, column]`` → LPS affine.
 * **Deterministic UIDs** (:func:`deterministic_uid`).
 * **Reading image headers** (:func:`modality_of`, :func:`frame_plane`, :func:`series_timezone`
   …): the pieces the series readers (:mod:`nelm.imaging.dicom_read`, :mod:`nelm.imaging.dicom_nm`)
   share to recognise an image and place its frames.
 
-Geometry convention (PS3.3 C.7.6.2.1.1, Image Orientation (Patient) and Image Position (Patient)):
-the first three values of Image Orientation (Patient) are the direction cosines of the *row*,
-i.e. the LPS direction in which the **column index increases**; the last three are the direction
-cosines of the *column*, the direction in which the **row index increases**. Pixel Spacing
-(0028,0030) is ``[spacing between rows, spacing between columns]`` (PS3.3 10.7.1.3). Hence, for
-an array indexed ``[slice, row, column]``::
-
-    affine[:3, 0] = slice step (mm)       = (IPP_last - IPP_first) / (n - 1)
-    affine[:3, 1] = IOP[3:6] * PixelSpacing[0]     (down a column: next row)
-    affine[:3, 2] = IOP[0:3] * PixelSpacing[1]     (along a row: next column)
-    affine[:3, 3] = IPP of the first slice (centre of the first voxel)
+The public names of :mod:`~nelm.imaging.dicom_datetime` and :mod:`~nelm.imaging.dicom_geometry`
+listed in ``__all__`` are re-exported here, so ``dicom_common.stack_planes`` and the like keep
+working.
 """
 
 from __future__ import annotations
@@ -32,10 +26,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Final
 
@@ -48,8 +40,26 @@ from pydicom.pixels.decoders.base import get_decoder
 from pydicom.uid import UID, generate_uid
 
 from nelm import __version__
-from nelm.errors import DicomError, GeometryError
-from nelm.imaging.geometry import Geometry
+from nelm.errors import DicomError
+from nelm.imaging.dicom_datetime import (
+    combine_date_time,
+    format_tz_offset,
+    parse_date,
+    parse_datetime,
+    parse_tz_offset,
+)
+from nelm.imaging.dicom_geometry import (
+    DUPLICATE_TOLERANCE_MM,
+    ORIENTATION_TOLERANCE,
+    PIXEL_SPACING_TOLERANCE_MM,
+    PLANAR_ORIENTATIONS,
+    SPACING_TOLERANCE_MM,
+    SPACING_TOLERANCE_REL,
+    FramePlane,
+    planar_geometry,
+    planar_orientation,
+    stack_planes,
+)
 from nelm.policy import Policy, apply_policy
 
 __all__ = [
@@ -95,32 +105,11 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Largest difference between corresponding direction cosines (Image Orientation (Patient)) of
-#: two frames that still counts as the same orientation: 1e-3 ≈ 0.06°, i.e. at most 0.25 mm
-#: across a 250 mm field of view. Scanners write cosines with 6+ decimals, so true differences
-#: (a localizer, a re-angled block) are orders of magnitude larger.
-ORIENTATION_TOLERANCE: Final[float] = 1e-3
-
-#: Two frames whose positions along the slice normal differ by less than this are duplicates.
-#: Equal to the grid tolerance of :data:`nelm.imaging.geometry.DEFAULT_TOLERANCE_MM`.
-DUPLICATE_TOLERANCE_MM: Final[float] = 0.01
-
-#: A slice step may deviate from the median step by at most
-#: ``max(SPACING_TOLERANCE_REL * median, SPACING_TOLERANCE_MM)`` before the series is reported as
-#: having a gap (or an irregular spacing). 10 % or 0.1 mm, whichever is larger.
-SPACING_TOLERANCE_REL: Final[float] = 0.10
-SPACING_TOLERANCE_MM: Final[float] = 0.1
-
-#: Largest difference in Pixel Spacing (mm) between frames of one grid.
-PIXEL_SPACING_TOLERANCE_MM: Final[float] = 1e-3
-
 #: nelm's Implementation Class UID (0002,0012): a fixed UID derived from the package name under
 #: pydicom's UID root (nelm has no registered root of its own).
 IMPLEMENTATION_CLASS_UID: Final[UID] = generate_uid(entropy_srcs=["nelm implementation class"])
 #: Implementation Version Name (0002,0013), SH (at most 16 characters).
 IMPLEMENTATION_VERSION_NAME: Final[str] = f"NELM_{__version__}"[:16]
-
-_TZ_OFFSET = re.compile(r"^([+-])(\d{2})(\d{2})$")
 
 
 # -- small value helpers ----------------------------------------------------------------------
@@ -192,35 +181,6 @@ def digest_of(array: npt.NDArray[np.generic]) -> str:
 
 
 # -- dates and times --------------------------------------------------------------------------
-def parse_tz_offset(value: str) -> timezone:
-    """Timezone from a DICOM ``&ZZXX`` offset such as ``"+0100"`` or ``"-0530"``.
-
-    Raises
-    ------
-    ValueError
-        If the value is not ``+HHMM``/``-HHMM`` within ±14 h (PS3.5 Table 6.2-1, DT).
-    """
-    m = _TZ_OFFSET.match(value.strip())
-    if m is None:
-        raise ValueError(f"{value!r} is not a UTC offset of the form +HHMM or -HHMM")
-    hours, minutes = int(m.group(2)), int(m.group(3))
-    if hours > 14 or minutes > 59:
-        raise ValueError(f"{value!r} is outside the range of UTC offsets")
-    delta = timedelta(hours=hours, minutes=minutes)
-    return timezone(-delta if m.group(1) == "-" else delta)
-
-
-def format_tz_offset(dt: datetime) -> str:
-    """The ``&ZZXX`` offset string (e.g. ``"+0100"``) of an aware datetime."""
-    offset = dt.utcoffset()
-    if offset is None:
-        raise ValueError(f"{dt.isoformat()} has no timezone")
-    minutes = int(offset.total_seconds() // 60)
-    sign = "-" if minutes < 0 else "+"
-    minutes = abs(minutes)
-    return f"{sign}{minutes // 60:02d}{minutes % 60:02d}"
-
-
 def resolve_timezone(ds: Dataset, assume_timezone: tzinfo) -> tuple[tzinfo, bool]:
     """The zone of a dataset's local times and whether it was assumed.
 
@@ -235,62 +195,6 @@ def resolve_timezone(ds: Dataset, assume_timezone: tzinfo) -> tuple[tzinfo, bool
     if raw:
         return parse_tz_offset(raw), False
     return assume_timezone, True
-
-
-def parse_date(value: str) -> date | None:
-    """A DA value (``YYYYMMDD``, or the ACR-NEMA ``YYYY.MM.DD``) as a date; ``None`` if empty."""
-    value = value.strip()
-    if not value:
-        return None
-    parsed = pydicom.valuerep.DA(value.replace(".", ""))
-    return date(parsed.year, parsed.month, parsed.day)
-
-
-def _parse_time(value: str) -> time:
-    parsed = pydicom.valuerep.TM(value.strip().replace(":", ""))
-    return time(parsed.hour, parsed.minute, parsed.second, parsed.microsecond)
-
-
-def combine_date_time(date_value: str, time_value: str, tz: tzinfo) -> datetime | None:
-    """A DA and a TM value as an aware datetime in ``tz``; ``None`` if the date is empty.
-
-    An empty time means midnight (the date alone is known).
-
-    Raises
-    ------
-    ValueError
-        If either value is malformed.
-    """
-    d = parse_date(date_value)
-    if d is None:
-        return None
-    t = _parse_time(time_value) if time_value.strip() else time(0, 0)
-    return datetime.combine(d, t, tzinfo=tz)
-
-
-def parse_datetime(value: str, tz: tzinfo) -> datetime | None:
-    """A DT value as an aware datetime; its own ``&ZZXX`` offset wins over ``tz``.
-
-    Raises
-    ------
-    ValueError
-        If the value is malformed.
-    """
-    value = value.strip()
-    if not value:
-        return None
-    parsed = pydicom.valuerep.DT(value)
-    zone = parsed.tzinfo if parsed.tzinfo is not None else tz
-    return datetime(
-        parsed.year,
-        parsed.month,
-        parsed.day,
-        parsed.hour,
-        parsed.minute,
-        parsed.second,
-        parsed.microsecond,
-        tzinfo=zone,
-    )
 
 
 # -- reading files ----------------------------------------------------------------------------
@@ -375,206 +279,6 @@ def check_transfer_syntax(ds: Dataset, path: Path | str) -> UID:
             f"plugin that is not installed ({decoder.missing_dependencies})"
         )
     return uid
-
-
-# -- stacking frames into a grid -------------------------------------------------------------
-@dataclass(frozen=True)
-class FramePlane:
-    """The plane of one 2-D frame: where it is, how it is oriented, its pixel grid.
-
-    Parameters
-    ----------
-    source:
-        Human name for messages, e.g. ``"ct/IM0003.dcm"`` or ``"nm.dcm frame 7"``.
-    position_mm:
-        Image Position (Patient): LPS centre of the first transmitted pixel.
-    orientation:
-        Image Orientation (Patient), six direction cosines (row cosine, column cosine).
-    pixel_spacing_mm:
-        Pixel Spacing ``(between rows, between columns)``.
-    rows, columns:
-        Frame size.
-    """
-
-    source: str
-    position_mm: tuple[float, float, float]
-    orientation: tuple[float, float, float, float, float, float]
-    pixel_spacing_mm: tuple[float, float]
-    rows: int
-    columns: int
-    normal: npt.NDArray[np.float64] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        iop = np.asarray(self.orientation, dtype=float)
-        if iop.shape != (6,) or not np.all(np.isfinite(iop)):
-            raise GeometryError(
-                f"{self.source}: Image Orientation (Patient) {self.orientation} is not six numbers"
-            )
-        r, c = iop[:3], iop[3:]
-        if abs(np.linalg.norm(r) - 1) > 1e-3 or abs(np.linalg.norm(c) - 1) > 1e-3 or abs(r @ c) > 1e-3:
-            raise GeometryError(
-                f"{self.source}: Image Orientation (Patient) (0020,0037) {list(self.orientation)} "
-                "is not two perpendicular unit vectors"
-            )
-        if any(s <= 0 or not math.isfinite(s) for s in self.pixel_spacing_mm):
-            raise GeometryError(
-                f"{self.source}: Pixel Spacing (0028,0030) {self.pixel_spacing_mm} must be positive"
-            )
-        n = np.cross(r, c)
-        object.__setattr__(self, "normal", n / np.linalg.norm(n))
-
-
-def _describe_position(p: npt.NDArray[np.float64]) -> str:
-    return "(" + ", ".join(f"{v:.2f}" for v in p) + ") mm"
-
-
-def stack_planes(
-    planes: Sequence[FramePlane], *, single_slice_step_mm: float = 1.0
-) -> tuple[list[int], npt.NDArray[np.float64]]:
-    """Sort frames along their common normal, validate them and build the grid affine.
-
-    Parameters
-    ----------
-    planes:
-        One :class:`FramePlane` per frame, in any order.
-    single_slice_step_mm:
-        Slice step for a one-frame grid (no second position to measure it from): the caller
-        passes Spacing Between Slices or Slice Thickness.
-
-    Returns
-    -------
-    order, affine:
-        ``order[k]`` is the index in ``planes`` of the frame that becomes slice ``k`` (ascending
-        position along the normal ``IOP[:3] × IOP[3:]``); ``affine`` maps ``(slice, row,
-        column)`` to LPS mm (see the module docstring).
-
-    Raises
-    ------
-    DicomError
-        Frames of different Rows/Columns.
-    GeometryError
-        Non-parallel frames, different pixel spacings, two frames at one position, a gap (a step
-        deviating from the median by more than :data:`SPACING_TOLERANCE_REL` or
-        :data:`SPACING_TOLERANCE_MM`), or positions that do not lie on a straight line.
-    """
-    if not planes:
-        raise DicomError("no image frames to stack")
-    first = planes[0]
-    iop0 = np.asarray(first.orientation, dtype=float)
-    ps0 = np.asarray(first.pixel_spacing_mm, dtype=float)
-    for p in planes[1:]:
-        if (p.rows, p.columns) != (first.rows, first.columns):
-            raise DicomError(
-                f"frames differ in size: {first.source} is {first.rows}x{first.columns} (Rows x Columns) "
-                f"but {p.source} is {p.rows}x{p.columns}; they cannot form one volume"
-            )
-        if np.max(np.abs(np.asarray(p.orientation) - iop0)) > ORIENTATION_TOLERANCE:
-            raise GeometryError(
-                f"frames are not parallel: Image Orientation (Patient) (0020,0037) of {first.source} is "
-                f"{[round(v, 6) for v in first.orientation]} but of {p.source} is "
-                f"{[round(v, 6) for v in p.orientation]}; the series mixes orientations (e.g. a localizer "
-                "or a re-angled block) and cannot form one volume"
-            )
-        if np.max(np.abs(np.asarray(p.pixel_spacing_mm) - ps0)) > PIXEL_SPACING_TOLERANCE_MM:
-            raise GeometryError(
-                f"frames differ in Pixel Spacing (0028,0030): {first.source} has "
-                f"{list(first.pixel_spacing_mm)} mm but {p.source} has {list(p.pixel_spacing_mm)} mm"
-            )
-    normal = first.normal
-    positions = np.array([p.position_mm for p in planes], dtype=float)
-    distances = positions @ normal
-    order = [int(i) for i in np.argsort(distances, kind="stable")]
-    pos = positions[order]
-    dist = distances[order]
-    n = len(planes)
-
-    affine = np.eye(4)
-    affine[:3, 1] = iop0[3:] * ps0[0]
-    affine[:3, 2] = iop0[:3] * ps0[1]
-    affine[:3, 3] = pos[0]
-    if n == 1:
-        affine[:3, 0] = normal * single_slice_step_mm
-        return order, affine
-
-    steps = np.diff(dist)
-    for k, step in enumerate(steps):
-        if step < DUPLICATE_TOLERANCE_MM:
-            a, b = planes[order[k]], planes[order[k + 1]]
-            raise GeometryError(
-                f"two frames at the same position {_describe_position(pos[k])}: {a.source} and {b.source} "
-                f"(distance {step:.4f} mm along the slice normal); remove the duplicate or read the "
-                "series it belongs to separately"
-            )
-    median = float(np.median(steps))
-    allowed = max(SPACING_TOLERANCE_REL * median, SPACING_TOLERANCE_MM)
-    for k, step in enumerate(steps):
-        if abs(step - median) > allowed:
-            a, b = planes[order[k]], planes[order[k + 1]]
-            kind = "a gap" if step > median else "an irregular spacing"
-            raise GeometryError(
-                f"{kind} in the series between {a.source} at {_describe_position(pos[k])} and {b.source} at "
-                f"{_describe_position(pos[k + 1])}: step {step:.3f} mm against a median slice spacing of "
-                f"{median:.3f} mm (tolerance {allowed:.3f} mm); slices are missing or the series mixes "
-                "acquisitions"
-            )
-    # In-plane drift of the positions must be linear in the distance along the normal (a gantry
-    # tilt gives a constant drift per mm); fit it robustly (medians) so that one displaced slice
-    # is the one reported.
-    in_plane = pos - np.outer(dist, normal)
-    drift = np.median(np.diff(in_plane, axis=0) / steps[:, None], axis=0)
-    base = np.median(in_plane - np.outer(dist, drift), axis=0)
-    residual = np.linalg.norm(in_plane - base - np.outer(dist, drift), axis=1)
-    worst = int(np.argmax(residual))
-    if residual[worst] > allowed:
-        raise GeometryError(
-            f"slice positions do not lie on a straight line: {planes[order[worst]].source} at "
-            f"{_describe_position(pos[worst])} is displaced by {residual[worst]:.3f} mm within its plane "
-            f"from the line through the other slices (tolerance {allowed:.3f} mm)"
-        )
-    step_vec = (pos[-1] - pos[0]) / (n - 1)
-    affine[:3, 0] = step_vec
-    return order, affine
-
-
-#: Planar NM orientation by view, as Image Orientation (Patient) values (row cosine, column
-#: cosine): rows run head to feet; columns run to the patient's left for an anterior view and to
-#: the patient's right for a posterior view (the image as seen from the detector). Any other view
-#: uses the anterior orientation. Planar images carry no patient position: the origin is
-#: (0, 0, 0) mm and the slice axis is a nominal 1 mm along the viewing direction.
-PLANAR_ORIENTATIONS: Final[dict[str, tuple[float, float, float, float, float, float]]] = {
-    "ANTERIOR": (1.0, 0.0, 0.0, 0.0, 0.0, -1.0),
-    "POSTERIOR": (-1.0, 0.0, 0.0, 0.0, 0.0, -1.0),
-}
-
-
-def planar_orientation(view: str) -> tuple[float, float, float, float, float, float]:
-    """Image Orientation (Patient) nelm uses for a planar view (see :data:`PLANAR_ORIENTATIONS`)."""
-    key = view.upper().split("_")[0]
-    return PLANAR_ORIENTATIONS.get(key, PLANAR_ORIENTATIONS["ANTERIOR"])
-
-
-def planar_geometry(rows: int, columns: int, pixel_spacing_mm: tuple[float, float], view: str) -> Geometry:
-    """The one-slice grid of a planar NM view under nelm's planar convention.
-
-    Parameters
-    ----------
-    rows, columns:
-        Image size.
-    pixel_spacing_mm:
-        ``(between rows, between columns)`` in mm.
-    view:
-        ``"ANTERIOR"``, ``"POSTERIOR"`` or another view name.
-    """
-    plane = FramePlane(
-        source=f"planar view {view}",
-        position_mm=(0.0, 0.0, 0.0),
-        orientation=planar_orientation(view),
-        pixel_spacing_mm=pixel_spacing_mm,
-        rows=rows,
-        columns=columns,
-    )
-    _, affine = stack_planes([plane], single_slice_step_mm=1.0)
-    return Geometry(shape=(1, rows, columns), affine=affine)
 
 
 def output_dtype(

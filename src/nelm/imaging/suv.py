@@ -57,24 +57,23 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any, Final, Literal
+from datetime import datetime
+from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
-from pydicom.dataset import Dataset
 
-from nelm.errors import DicomError, InputError, UnitsError
-from nelm.imaging.dicom_common import (
-    combine_date_time,
-    float_or_none,
-    parse_datetime,
-    resolve_timezone,
-    text_of,
+from nelm.errors import InputError, UnitsError
+from nelm.imaging.body_size import (
+    JAMES_FEMALE_COEFFICIENT,
+    JAMES_MALE_COEFFICIENT,
+    body_surface_area_m2,
+    lean_body_mass_kg,
 )
+from nelm.imaging.dicom_datetime import elapsed_s
 from nelm.imaging.metadata import ValueUnit
+from nelm.imaging.suv_inputs import UNIT_OF_VALUE, SuvInputs
 from nelm.imaging.volume import Volume
 
 __all__ = [
@@ -96,415 +95,12 @@ logger = logging.getLogger(__name__)
 Normalisation = Literal["bw", "lbm_james128", "lbm_janmahasatian", "bsa"]
 _NORMALISATIONS: Final[tuple[str, ...]] = ("bw", "lbm_james128", "lbm_janmahasatian", "bsa")
 
-#: James LBM coefficients of (W/H_cm)²: male 128 (James 1976 as used by PERCIST, Wahl 2009, and
-#: DICOM SUV Type LBMJAMES128), female 148. response-criteria.md §5.1 / §1.6.
-JAMES_MALE_COEFFICIENT: Final[float] = 128.0
-JAMES_FEMALE_COEFFICIENT: Final[float] = 148.0
-
 #: A Radiopharmaceutical Start Time without a date is completed with the Series Date only for
 #: nuclides whose half-life is at most one day; for longer-lived ones (Zr-89, Y-90, I-124) a scan
 #: days after the injection is plausible and the day cannot be guessed (IBSI DRO_error_4_1).
 ASSUMED_DATE_MAX_HALF_LIFE_S: Final[float] = 86400.0
 
-_PHILIPS_CREATOR: Final[str] = "Philips PET Private Group"
-_GE_CREATOR: Final[str] = "GEMS_PETD_01"
-_UNIT_OF_VALUE: Final[dict[ValueUnit, str]] = {
-    ValueUnit.BQ_PER_ML: "BQML",
-    ValueUnit.COUNTS: "CNTS",
-    ValueUnit.SUV_BW: "GML",
-}
-_VALUE_OF_UNIT: Final[dict[str, ValueUnit]] = {v: k for k, v in _UNIT_OF_VALUE.items()}
-
-
-def _aware(name: str, value: datetime | None, source: str) -> None:
-    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
-        raise InputError(f"{source}: {name} {value.isoformat()} has no timezone; SUV decay needs aware times")
-
-
-def _elapsed_s(start: datetime, end: datetime) -> float:
-    """True elapsed seconds: both ends in UTC, so DST changes and date changes count correctly."""
-    return (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds()
-
-
-@dataclass(frozen=True)
-class SuvInputs:
-    """Everything the QIBA SUV pseudo-code reads from a PET series, typed and in SI-like units.
-
-    Build it with :meth:`from_datasets` (DICOM headers, the exact QIBA path), :meth:`from_dataset`
-    or :meth:`from_volume` (nelm metadata, e.g. the synthetic PET). Values absent from the
-    source are ``None``/empty; they are required only by the path that uses them and then raise
-    in :func:`suv_factor` naming their tag.
-
-    Parameters
-    ----------
-    units:
-        Units (0054,1001): ``BQML``, ``CNTS``, ``GML`` … (rescaled voxel values).
-    decay_correction:
-        Decay Correction (0054,1102): ``START``, ``ADMIN`` or ``NONE``.
-    injected_activity_bq:
-        Radionuclide Total Dose (0018,1074) at the injection, Bq.
-    half_life_s:
-        Radionuclide Half Life (0018,1075), s.
-    injection_datetime:
-        Radiopharmaceutical Start DateTime (0018,1078), or Start Time (0018,1072) on an assumed
-        date (then ``injection_date_assumed``).
-    series_datetime:
-        Series Date (0008,0021) + Series Time (0008,0031).
-    acquisition_datetime:
-        Earliest Acquisition DateTime (0008,002A) / Date + Time (0008,0022/0032) over all slices.
-    patient_weight_kg, patient_height_m, patient_sex:
-        Patient's Weight (0010,1030), Patient's Size (0010,1020), Patient's Sex (0010,0040).
-    manufacturer:
-        Manufacturer (0008,0070).
-    corrected_image:
-        Corrected Image (0028,0051) values, or ``None`` when unknown (then not checked).
-    philips_suv_scale_factor, philips_activity_scale_factor:
-        Philips private (7053,1000) SUV Scale Factor and (7053,1009) Activity Concentration
-        Scale Factor.
-    ge_scan_datetime:
-        GE private scan DateTime (0009,xx0d), creator ``GEMS_PETD_01``.
-    injection_date_assumed:
-        Whether the injection date was taken from the Series Date (no (0018,1078)).
-    acquisition_time_count:
-        Number of distinct acquisition date-times over the slices.
-    source:
-        Where the values came from, for messages.
-    """
-
-    units: str
-    decay_correction: str
-    injected_activity_bq: float | None = None
-    half_life_s: float | None = None
-    injection_datetime: datetime | None = None
-    series_datetime: datetime | None = None
-    acquisition_datetime: datetime | None = None
-    patient_weight_kg: float | None = None
-    patient_height_m: float | None = None
-    patient_sex: str = ""
-    manufacturer: str = ""
-    corrected_image: tuple[str, ...] | None = None
-    philips_suv_scale_factor: float | None = None
-    philips_activity_scale_factor: float | None = None
-    ge_scan_datetime: datetime | None = None
-    injection_date_assumed: bool = False
-    acquisition_time_count: int = 1
-    source: str = ""
-
-    def __post_init__(self) -> None:
-        src = self.source or "SUV inputs"
-        object.__setattr__(self, "units", self.units.strip().upper())
-        object.__setattr__(self, "decay_correction", self.decay_correction.strip().upper())
-        object.__setattr__(self, "patient_sex", self.patient_sex.strip().upper())
-        if self.corrected_image is not None:
-            object.__setattr__(
-                self, "corrected_image", tuple(v.strip().upper() for v in self.corrected_image)
-            )
-        # Negative or non-finite values are corrupt headers; 0 is kept (often "unknown") and refused
-        # by suv_factor only when the value is actually needed.
-        for name, tag, value in (
-            ("Radionuclide Total Dose", "(0018,1074)", self.injected_activity_bq),
-            ("Radionuclide Half Life", "(0018,1075)", self.half_life_s),
-            ("Patient's Weight", "(0010,1030)", self.patient_weight_kg),
-            ("Patient's Size", "(0010,1020)", self.patient_height_m),
-            ("Philips SUV Scale Factor", "(7053,1000)", self.philips_suv_scale_factor),
-            (
-                "Philips Activity Concentration Scale Factor",
-                "(7053,1009)",
-                self.philips_activity_scale_factor,
-            ),
-        ):
-            if value is not None and not (math.isfinite(value) and value >= 0):
-                raise UnitsError(f"{src}: {name} {tag} is {value}; it must be a finite number ≥ 0")
-        for name, dt in (
-            ("injection datetime (0018,1078)", self.injection_datetime),
-            ("series datetime (0008,0021/0031)", self.series_datetime),
-            ("acquisition datetime (0008,0022/0032)", self.acquisition_datetime),
-            ("GE private scan datetime (0009,100d)", self.ge_scan_datetime),
-        ):
-            _aware(name, dt, src)
-        if self.acquisition_time_count < 0:
-            raise InputError(f"{src}: acquisition_time_count must be ≥ 0, got {self.acquisition_time_count}")
-
-    # -- constructors ----------------------------------------------------------------------
-    @classmethod
-    def from_dataset(cls, ds: Dataset, *, tz: tzinfo | None = None, source: str = "") -> SuvInputs:
-        """The inputs from one PET slice header (see :meth:`from_datasets`)."""
-        return cls.from_datasets([ds], tz=tz, source=source)
-
-    @classmethod
-    def from_datasets(
-        cls, datasets: Iterable[Dataset], *, tz: tzinfo | None = None, source: str = ""
-    ) -> SuvInputs:
-        """The inputs from the headers of every slice of one PET series.
-
-        Series-level values come from the first header and must agree across the headers
-        (calculate-suv refuses mixed series-level tags); the acquisition datetime is the
-        earliest over all of them (QIBA).
-
-        Parameters
-        ----------
-        datasets:
-            pydicom datasets of the slices (pixel data not needed).
-        tz:
-            Zone of the local DICOM dates and times. Default: Timezone Offset From UTC
-            (0008,0201) of the first header, else UTC. Pass a ``zoneinfo.ZoneInfo`` to get
-            daylight-saving changes between injection and scan right.
-        source:
-            Name for messages (a path).
-
-        Raises
-        ------
-        DicomError
-            No headers, inconsistent series-level values or malformed dates.
-        """
-        headers = list(datasets)
-        if not headers:
-            raise DicomError(f"{source or 'SUV inputs'}: no DICOM headers given")
-        first = headers[0]
-        src = source or str(getattr(first, "filename", "") or "PET series")
-        if tz is None:
-            try:
-                tz, _ = resolve_timezone(first, UTC)
-            except ValueError as exc:
-                raise DicomError(f"{src}: malformed Timezone Offset From UTC (0008,0201): {exc}") from exc
-        _check_consistent(headers, src)
-        item = _radiopharmaceutical_item(first)
-        try:
-            series_dt = combine_date_time(text_of(first, "SeriesDate"), text_of(first, "SeriesTime"), tz)
-            acq_times = sorted({t for t in (_acquisition_datetime(h, tz) for h in headers) if t is not None})
-            injection = parse_datetime(text_of(item, "RadiopharmaceuticalStartDateTime"), tz)
-            assumed = False
-            if injection is None and text_of(item, "RadiopharmaceuticalStartTime"):
-                day = text_of(first, "SeriesDate") or text_of(first, "AcquisitionDate")
-                injection = combine_date_time(day, text_of(item, "RadiopharmaceuticalStartTime"), tz)
-                assumed = injection is not None
-                reference = series_dt or (acq_times[0] if acq_times else None)
-                if injection is not None and reference is not None and _elapsed_s(injection, reference) < 0:
-                    injection -= timedelta(days=1)  # injected before midnight, scanned after
-            ge_dt = _ge_scan_datetime(first, tz)
-        except ValueError as exc:
-            raise DicomError(f"{src}: malformed date or time in the PET header: {exc}") from exc
-        corrected = first.get("CorrectedImage")
-        if corrected is None:
-            corrected_image = None
-        else:
-            corrected_image = (
-                (str(corrected),) if isinstance(corrected, str) else tuple(str(v) for v in corrected)
-            )
-        return cls(
-            units=text_of(first, "Units"),
-            decay_correction=text_of(first, "DecayCorrection"),
-            injected_activity_bq=float_or_none(item.get("RadionuclideTotalDose")),
-            half_life_s=float_or_none(item.get("RadionuclideHalfLife")),
-            injection_datetime=injection,
-            series_datetime=series_dt,
-            acquisition_datetime=acq_times[0] if acq_times else None,
-            patient_weight_kg=float_or_none(first.get("PatientWeight")),
-            patient_height_m=float_or_none(first.get("PatientSize")),
-            patient_sex=text_of(first, "PatientSex"),
-            manufacturer=text_of(first, "Manufacturer"),
-            corrected_image=corrected_image,
-            philips_suv_scale_factor=_private_float(first, 0x7053, _PHILIPS_CREATOR, 0x00),
-            philips_activity_scale_factor=_private_float(first, 0x7053, _PHILIPS_CREATOR, 0x09),
-            ge_scan_datetime=ge_dt,
-            injection_date_assumed=assumed,
-            acquisition_time_count=len(acq_times),
-            source=src,
-        )
-
-    @classmethod
-    def from_volume(
-        cls,
-        volume: Volume,
-        *,
-        sex: str | None = None,
-        series_datetime: datetime | None = None,
-        corrected_image: tuple[str, ...] | None = None,
-        manufacturer: str | None = None,
-    ) -> SuvInputs:
-        """The inputs from a volume's nelm metadata (e.g. the synthetic PET).
-
-        ``metadata.radiopharmaceutical`` gives the dose, half-life, injection time, Units,
-        Decay Correction, weight and height; the acquisition datetime is the volume's (the
-        earliest over its slices for DICOM input); the Series Date/Time is ``series_datetime`` or
-        else ``metadata.series_datetime`` (filled by the DICOM reader). Without either, the scan
-        reference is the acquisition datetime, which is the series time of the synthetic PET but
-        not the QIBA rule for DICOM series whose Series Time precedes the acquisition (a warning is
-        logged for non-synthetic volumes). Vendor private factors (Philips CNTS, GE scan time) are
-        only read by :meth:`from_datasets`. ``sex`` defaults to
-        ``metadata.identity.sex``.
-
-        Raises
-        ------
-        InputError
-            If the volume carries no radiopharmaceutical information.
-        """
-        radio = volume.metadata.radiopharmaceutical
-        src = volume.metadata.source or f"{volume.modality} volume"
-        if radio is None:
-            raise InputError(
-                f"{src}: the {volume.modality} volume has no radiopharmaceutical information "
-                "(dose, injection time, half-life); SUV cannot be computed"
-            )
-        units = radio.units or _UNIT_OF_VALUE.get(volume.units, volume.units.value)
-        if series_datetime is None:
-            series_datetime = volume.metadata.series_datetime
-        if series_datetime is None and radio.decay_correction.upper() == "START" and src != "synthetic":
-            logger.warning(
-                "%s: no Series Date/Time in nelm metadata; the acquisition datetime is used as the SUV "
-                "scan reference (the QIBA rule needs the DICOM headers: SuvInputs.from_datasets)",
-                src,
-            )
-        return cls(
-            units=units,
-            decay_correction=radio.decay_correction,
-            injected_activity_bq=radio.injected_activity_bq,
-            half_life_s=radio.half_life_s,
-            injection_datetime=radio.injection_datetime,
-            series_datetime=series_datetime,
-            acquisition_datetime=volume.acquisition_datetime,
-            patient_weight_kg=radio.patient_weight_kg,
-            patient_height_m=radio.patient_height_m,
-            patient_sex=volume.metadata.identity.sex if sex is None else sex,
-            manufacturer=volume.metadata.manufacturer if manufacturer is None else manufacturer,
-            corrected_image=corrected_image,
-            acquisition_time_count=1 if volume.acquisition_datetime is not None else 0,
-            source=src,
-        )
-
-
-def _radiopharmaceutical_item(ds: Dataset) -> Dataset:
-    seq = ds.get("RadiopharmaceuticalInformationSequence") or []
-    return seq[0] if len(seq) else Dataset()
-
-
-def _acquisition_datetime(ds: Dataset, tz: tzinfo) -> datetime | None:
-    dt = parse_datetime(text_of(ds, "AcquisitionDateTime"), tz)
-    if dt is not None:
-        return dt
-    if not text_of(ds, "AcquisitionTime"):
-        return None
-    day = text_of(ds, "AcquisitionDate") or text_of(ds, "SeriesDate")
-    return combine_date_time(day, text_of(ds, "AcquisitionTime"), tz)
-
-
-def _private_value(ds: Dataset, group: int, creator: str, offset: int) -> Any:
-    try:
-        block = ds.private_block(group, creator)
-    except KeyError:
-        return None
-    if offset not in block:
-        return None
-    value = block[offset].value
-    if isinstance(value, bytes):
-        value = value.decode("ascii", errors="replace").strip("\x00 ")
-    return value
-
-
-def _private_float(ds: Dataset, group: int, creator: str, offset: int) -> float | None:
-    return float_or_none(_private_value(ds, group, creator, offset))
-
-
-def _ge_scan_datetime(ds: Dataset, tz: tzinfo) -> datetime | None:
-    value = _private_value(ds, 0x0009, _GE_CREATOR, 0x0D)
-    return parse_datetime(str(value), tz) if value not in (None, "") else None
-
-
-_SERIES_LEVEL: Final[tuple[tuple[str, str], ...]] = (
-    ("Units", "(0054,1001)"),
-    ("DecayCorrection", "(0054,1102)"),
-    ("SeriesDate", "(0008,0021)"),
-    ("SeriesTime", "(0008,0031)"),
-    ("PatientWeight", "(0010,1030)"),
-    ("PatientSize", "(0010,1020)"),
-    ("PatientSex", "(0010,0040)"),
-    ("SeriesInstanceUID", "(0020,000E)"),
-)
-_RADIO_LEVEL: Final[tuple[tuple[str, str], ...]] = (
-    ("RadionuclideTotalDose", "(0018,1074)"),
-    ("RadionuclideHalfLife", "(0018,1075)"),
-    ("RadiopharmaceuticalStartDateTime", "(0018,1078)"),
-    ("RadiopharmaceuticalStartTime", "(0018,1072)"),
-)
-
-
-def _check_consistent(headers: Sequence[Dataset], src: str) -> None:
-    first, first_item = headers[0], _radiopharmaceutical_item(headers[0])
-    for i, h in enumerate(headers[1:], start=1):
-        item = _radiopharmaceutical_item(h)
-        for obj, ref, fields in ((h, first, _SERIES_LEVEL), (item, first_item, _RADIO_LEVEL)):
-            for keyword, tag in fields:
-                if text_of(obj, keyword) != text_of(ref, keyword):
-                    raise DicomError(
-                        f"{src}: header {i} has {keyword} {tag} {text_of(obj, keyword)!r} but header 0 "
-                        f"has {text_of(ref, keyword)!r}; the headers mix series, so no single SUV factor"
-                    )
-        for offset, tag in ((0x00, "(7053,1000)"), (0x09, "(7053,1009)")):
-            a = _private_float(h, 0x7053, _PHILIPS_CREATOR, offset)
-            b = _private_float(first, 0x7053, _PHILIPS_CREATOR, offset)
-            if a != b:
-                raise DicomError(
-                    f"{src}: Philips private {tag} differs between header 0 ({b}) and header {i} ({a})"
-                )
-
-
-# -- body size -------------------------------------------------------------------------------
-def _require_sex(sex: str, what: str, source: str) -> str:
-    s = sex.strip().upper()
-    if s not in ("M", "F"):
-        shown = repr(sex) if sex else "missing"
-        raise UnitsError(
-            f"{source}: {what} needs Patient's Sex (0010,0040) M or F, got {shown}; the lean-body-mass "
-            "formulas have male and female forms only. Supply the sex or use normalisation 'bw'"
-        )
-    return s
-
-
-def lean_body_mass_kg(
-    weight_kg: float,
-    height_m: float,
-    sex: str,
-    *,
-    formula: Literal["james", "janmahasatian"],
-    james_male_coefficient: float = JAMES_MALE_COEFFICIENT,
-    source: str = "",
-) -> float:
-    """Lean body mass (kg).
-
-    James (James 1976; PERCIST, Wahl et al. JNM 2009): male ``1.10·W − 128·(W/H_cm)²``, female
-    ``1.07·W − 148·(W/H_cm)²``; calculate-suv and the Ultima360 manual use 120 for men
-    (response-criteria.md §5.1). Janmahasatian (Clin Pharmacokinet 2005; EANM 2015 guideline,
-    Tahari et al. JNM 2014): male ``9270·W/(6680 + 216·BMI)``, female ``9270·W/(8780 + 244·BMI)``
-    with BMI = W/H_m².
-
-    Raises
-    ------
-    UnitsError
-        Sex not M/F, or a non-positive result (James breaks down at high BMI; Tahari 2014).
-    """
-    s = _require_sex(sex, f"lean body mass ({formula})", source or "SUV")
-    if formula == "james":
-        h_cm = height_m * 100.0
-        a, b = (1.10, james_male_coefficient) if s == "M" else (1.07, JAMES_FEMALE_COEFFICIENT)
-        lbm = a * weight_kg - b * (weight_kg / h_cm) ** 2
-    else:
-        bmi = weight_kg / height_m**2
-        lbm = 9270.0 * weight_kg / ((6680.0 + 216.0 * bmi) if s == "M" else (8780.0 + 244.0 * bmi))
-    if not lbm > 0:
-        raise UnitsError(
-            f"{source or 'SUV'}: the {formula} lean body mass of W {weight_kg} kg, H {height_m} m is "
-            f"{lbm:.3g} kg; the formula is invalid at this BMI (use 'lbm_janmahasatian')"
-        )
-    return lbm
-
-
-def body_surface_area_m2(weight_kg: float, height_m: float) -> float:
-    """Body surface area after DuBois & DuBois (1916): ``0.007184 · W^0.425 · H_cm^0.725`` m².
-
-    calculate-suv ``calculateSUVbsaScalingFactor.ts`` writes it as ``× 71.84`` to give cm²
-    (response-criteria.md §5.1).
-    """
-    return float(0.007184 * weight_kg**0.425 * (height_m * 100.0) ** 0.725)
+_VALUE_OF_UNIT: Final[dict[str, ValueUnit]] = {v: k for k, v in UNIT_OF_VALUE.items()}
 
 
 # -- the factor ------------------------------------------------------------------------------
@@ -564,11 +160,11 @@ def _scan_reference(inputs: SuvInputs, src: str) -> tuple[datetime, str]:
     if series is None:
         assert acq is not None
         return acq, "earliest Acquisition Date/Time (no Series Date/Time)"
-    if acq is None or _elapsed_s(series, acq) >= 0:
+    if acq is None or elapsed_s(series, acq) >= 0:
         return series, "QIBA: Series Date/Time (not after the earliest Acquisition Date/Time)"
     if inputs.ge_scan_datetime is not None and "GE" in inputs.manufacturer.upper():
         return inputs.ge_scan_datetime, "QIBA: Series after Acquisition; GE private scan DateTime (0009,100d)"
-    if "SIEMENS" in inputs.manufacturer.upper() and _elapsed_s(acq, series) > 1.0:
+    if "SIEMENS" in inputs.manufacturer.upper() and elapsed_s(acq, series) > 1.0:
         logger.warning(
             "%s: Siemens series time is after the acquisition time; the earliest acquisition time is used, "
             "which is wrong for PETsyngo 3.x multi-injection series (QIBA; not implemented)",
@@ -638,7 +234,7 @@ def _decay(inputs: SuvInputs, src: str) -> tuple[float, float, datetime | None, 
             f"{half_life:.6g} s exceeds one day, so the injection day cannot be assumed; supply "
             "Radiopharmaceutical Start DateTime (0018,1078) or the injection datetime"
         )
-    dt_s = _elapsed_s(injection, reference)
+    dt_s = elapsed_s(injection, reference)
     if dt_s < 0:
         raise UnitsError(
             f"{src}: the injection {injection.isoformat()} (0018,1078/1072) is after the scan reference time "
