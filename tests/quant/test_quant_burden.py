@@ -86,8 +86,8 @@ def test_by_segment_and_lobe() -> None:
     )
     assert b.by_segment is not None
     assert b.by_lobe is not None
-    assert b.by_segment[5].tumour_percent == pytest.approx(50.0)
-    assert b.by_segment[2].tumour_volume_ml == pytest.approx(2.0)
+    assert b.by_segment["5"].tumour_percent == pytest.approx(50.0)
+    assert b.by_segment["2"].tumour_volume_ml == pytest.approx(2.0)
     assert b.by_lobe["right"].tumour_percent == pytest.approx(100 * 5 / 40)
     assert b.by_lobe["left"].tumour_percent == pytest.approx(100 * 2 / 30)
     assert b.by_lobe["caudate"].tumour_volume_ml == 0.0

@@ -23,7 +23,7 @@ Definitions
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Final
@@ -33,13 +33,12 @@ import numpy.typing as npt
 
 from nelm.anatomy import SEGMENTS_OF_LOBE
 from nelm.errors import MaskError
+from nelm.quant.results import PatientQuant, RegionQuant
 
 __all__ = [
     "BURDEN_CATEGORIES",
     "LOBE_SEGMENTS",
     "BurdenLesion",
-    "LiverBurden",
-    "RegionBurden",
     "burden_category",
     "liver_burden",
 ]
@@ -76,36 +75,6 @@ class BurdenLesion:
     lobe: str | None
 
 
-@dataclass(frozen=True)
-class RegionBurden:
-    """Tumour in one segment or lobe."""
-
-    region_volume_ml: float
-    tumour_volume_ml: float
-    tumour_percent: float
-
-
-@dataclass(frozen=True)
-class LiverBurden:
-    """Patient-level burden at one time point (see the module docstring)."""
-
-    liver_volume_ml: float
-    tumour_volume_ml: float
-    hepatic_tumour_burden_percent: float
-    burden_category: str
-    enhancing_tumour_volume_ml: float | None
-    enhancing_tumour_burden_percent: float | None
-    lesion_count: int
-    distribution: str
-    dominant_lesion_id: str | None
-    dominant_lesion_volume_ml: float | None
-    burden_1d_mm: float | None
-    burden_2d_mm2: float | None
-    burden_1d_lesions: tuple[str, ...]
-    by_segment: Mapping[int, RegionBurden] | None
-    by_lobe: Mapping[str, RegionBurden] | None
-
-
 def _distribution(lobes: Sequence[str | None]) -> str:
     known = {lobe for lobe in lobes if lobe is not None}
     sides = {"left" if lobe == "caudate" else lobe for lobe in known}
@@ -125,7 +94,7 @@ def liver_burden(
     voxel_volume_ml: float,
     *,
     segments: npt.NDArray[np.integer] | None = None,
-) -> LiverBurden:
+) -> PatientQuant:
     """Compute the patient-level burden from masks on one grid.
 
     Parameters
@@ -159,25 +128,25 @@ def liver_burden(
     measured = [les for les in lesions if les.long_mm is not None]
     top3 = sorted(measured, key=lambda les: (-(les.long_mm or 0.0), les.lesion_id))[:3]
     dominant = max(lesions, key=lambda les: (les.voxel_count, les.lesion_id), default=None)
-    by_segment: dict[int, RegionBurden] | None = None
-    by_lobe: dict[str, RegionBurden] | None = None
+    by_segment: dict[str, RegionQuant] | None = None
+    by_lobe: dict[str, RegionQuant] | None = None
     if segments is not None:
         seg = np.where(whole, segments, 0)
         seg_counts = np.bincount(seg.ravel().astype(np.int64), minlength=9)
         tum_counts = np.bincount(seg[lesion_union].ravel().astype(np.int64), minlength=9)
 
-        def region(values: Sequence[int]) -> RegionBurden:
+        def region(values: Sequence[int]) -> RegionQuant:
             n_region = int(sum(seg_counts[v] for v in values))
             n_tum = int(sum(tum_counts[v] for v in values))
-            return RegionBurden(
+            return RegionQuant(
                 region_volume_ml=n_region * voxel_volume_ml,
                 tumour_volume_ml=n_tum * voxel_volume_ml,
                 tumour_percent=100.0 * n_tum / n_region if n_region else 0.0,
             )
 
-        by_segment = {s: region((s,)) for s in range(1, 9) if seg_counts[s] > 0}
+        by_segment = {str(s): region((s,)) for s in range(1, 9) if seg_counts[s] > 0}
         by_lobe = {name: region(values) for name, values in LOBE_SEGMENTS.items()}
-    return LiverBurden(
+    return PatientQuant(
         liver_volume_ml=n_liver * voxel_volume_ml,
         tumour_volume_ml=n_tumour * voxel_volume_ml,
         hepatic_tumour_burden_percent=float(percent),

@@ -53,7 +53,6 @@ from nelm.quant.results import (
     AxialMeasure,
     EnhancingMeasure,
     LesionQuant,
-    PatientQuant,
     PetLesionQuant,
     PetReferenceQuant,
     PhaseMeasure,
@@ -442,17 +441,13 @@ def quantify_time_point(
         )
     if not liver_mask.any():
         raise MaskError(f"time point {tp.id}: the liver mask is empty")
-    b = liver_burden(
+    patient_quant = liver_burden(
         liver_mask,
         lesion_union,
         burden_lesions,
         vox_ml,
         segments=segments.array if segments is not None else None,
     )
-    fields = asdict(b)
-    if b.by_segment is not None:
-        fields["by_segment"] = {str(k): v for k, v in fields["by_segment"].items()}
-    patient_quant = PatientQuant.model_validate(fields)
     warnings.extend(lesions.warnings)
     return TimePointQuant(
         time_point=tp.id,
