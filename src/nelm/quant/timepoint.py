@@ -12,6 +12,14 @@ phases on another grid are resampled onto the base grid (trilinear) for their st
 uptake is measured on the PET's own grid (resampling would change SUVmax): the lesion, liver
 and spleen masks are resampled onto it by nearest neighbour; a lesion too small to keep a voxel
 there has no PET values.
+
+Masks
+-----
+A binary lesion mask (one label without a tracking ID) is split into 26-connected components;
+components smaller than the minimum lesion volume are not lesions but still count in the tumour
+volume (with a warning). A missing liver or lesion mask is segmented by :mod:`nelm.segmentation`
+when :attr:`QuantSettings.allow_fallback` is set, and the output's ``masks`` and ``warnings``
+say so. A ``reference_liver`` mask, when given, replaces the automatic reference parenchyma.
 """
 
 from __future__ import annotations
