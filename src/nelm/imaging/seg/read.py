@@ -329,6 +329,17 @@ def _segment_name(sf: _SegFile, number: int) -> str:
     return f"{number} ({sf.labels[number].name!r})"
 
 
+def _all_empty(sf: _SegFile, policy: Policy, warnings: list[str]) -> None:
+    """Report, by ``policy``, a SEG whose every segment is empty."""
+    apply_policy(
+        policy,
+        f"DICOM SEG {sf.path}: every segment is empty ({', '.join(lab.name for lab in sf.labels.values())})",
+        logger=logger,
+        warnings=warnings,
+        error=MaskError,
+    )
+
+
 def read_seg(
     path: str | os.PathLike[str],
     *,
@@ -406,14 +417,7 @@ def read_seg(
             "returns one binary label map per segment."
         )
     if not np.any(out):
-        apply_policy(
-            policy,
-            f"DICOM SEG {sf.path}: every segment is empty "
-            f"({', '.join(lab.name for lab in sf.labels.values())})",
-            logger=logger,
-            warnings=warnings,
-            error=MaskError,
-        )
+        _all_empty(sf, policy, warnings)
     return LabelMap(array=out, geometry=grid, labels=sf.labels, source=str(sf.path), warnings=tuple(warnings))
 
 
@@ -447,14 +451,7 @@ def read_seg_segments(
             if number:
                 arrays[int(number)][target][block == number] = 1
     if not any(np.any(a) for a in arrays.values()):
-        apply_policy(
-            policy,
-            f"DICOM SEG {sf.path}: every segment is empty "
-            f"({', '.join(lab.name for lab in sf.labels.values())})",
-            logger=logger,
-            warnings=warnings,
-            error=MaskError,
-        )
+        _all_empty(sf, policy, warnings)
     result: dict[int, LabelMap] = {}
     for number, array in arrays.items():
         lab = sf.labels[number]
