@@ -122,7 +122,9 @@ def test_non_target_category() -> None:
     gone = LesionMeasurement("A", state=LesionState.DISAPPEARED)
     tp = TimePoint("fu1", T, measurements={"A": gone, "B": LesionMeasurement("B", long_mm=Fraction(8))})
     assert non_target_category(tp, ["A"])[0] is NonTargetCategory.CR
-    assert non_target_category(tp, ["A"], nodes_normal=False)[0] is NonTargetCategory.NON_CR_NON_PD
+    assert (
+        non_target_category(tp, ["A", "B"], normal=["B"])[0] is NonTargetCategory.CR
+    )  # a node back to normal
     assert non_target_category(tp, ["A", "B"])[0] is NonTargetCategory.NON_CR_NON_PD
     assert non_target_category(tp, ["A", "C"])[0] is NonTargetCategory.NE
     assert non_target_category(tp, [])[0] is NonTargetCategory.NONE

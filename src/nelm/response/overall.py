@@ -27,7 +27,7 @@ noted and, if a later scan confirms it, progression is dated back to it (applied
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from enum import StrEnum
 
 from nelm.response.model import Certainty, LesionState, NonTargetCall, ResponseCase, TimePoint
@@ -107,13 +107,15 @@ def new_lesion_status(tp: TimePoint, confirmed: set[str]) -> tuple[NewLesions, s
 
 
 def non_target_category(
-    tp: TimePoint, non_targets: Sequence[str], *, nodes_normal: bool = True
+    tp: TimePoint, non_targets: Sequence[str], *, normal: Collection[str] = ()
 ) -> tuple[NonTargetCategory, str]:
     """Non-target category of a follow-up from the lesions' states and the reader's call.
 
     * the reader's ``unequivocal_progression`` call → PD (RECIST: a substantial worsening of
       non-target disease, a judgement nelm does not make from sizes);
-    * every non-target lesion gone (``disappeared`` or ``coalesced``) and ``nodes_normal`` → CR;
+    * every non-target lesion gone (``disappeared`` or ``coalesced``) or in ``normal`` (lymph
+      nodes back to normal size, < 10 mm short axis in RECIST 1.1, decided by the criterion)
+      → CR;
     * any not evaluated → NE (unless PD was called);
     * otherwise non-CR/non-PD.
     """
@@ -122,19 +124,22 @@ def non_target_category(
     if tp.non_target_call is NonTargetCall.UNEQUIVOCAL_PROGRESSION:
         return NonTargetCategory.PD, "the reader called unequivocal progression of non-target disease"
     states = {
-        lid: (tp.measurements[lid].state if lid in tp.measurements else LesionState.NOT_EVALUATED)
+        lid: tp.measurements[lid].state if lid in tp.measurements else LesionState.NOT_EVALUATED
         for lid in non_targets
     }
     missing = [lid for lid, s in states.items() if s is LesionState.NOT_EVALUATED]
     if missing:
         return NonTargetCategory.NE, f"non-target lesion(s) {', '.join(missing)} not evaluated"
-    gone = all(s in (LesionState.DISAPPEARED, LesionState.COALESCED) for s in states.values())
-    if gone and nodes_normal:
-        return NonTargetCategory.CR, "every non-target lesion has disappeared"
     present = [lid for lid, s in states.items() if s not in (LesionState.DISAPPEARED, LesionState.COALESCED)]
-    if present:
-        return NonTargetCategory.NON_CR_NON_PD, f"non-target lesion(s) {', '.join(present)} persist"
-    return NonTargetCategory.NON_CR_NON_PD, "non-target lymph nodes are not all normal in size"
+    abnormal = [lid for lid in present if lid not in normal]
+    if not abnormal:
+        if present:
+            return NonTargetCategory.CR, (
+                f"every non-target lesion has disappeared or, for node(s) {', '.join(present)}, "
+                "returned to normal size"
+            )
+        return NonTargetCategory.CR, "every non-target lesion has disappeared"
+    return NonTargetCategory.NON_CR_NON_PD, f"non-target lesion(s) {', '.join(abnormal)} persist"
 
 
 def overall_response(
