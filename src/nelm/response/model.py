@@ -491,3 +491,12 @@ class ResponseCase:
     def follow_ups(self) -> tuple[TimePoint, ...]:
         """Every time point after the baseline."""
         return tuple(self.time_points[1:])
+
+    def days_from_baseline(self, tp: TimePoint) -> float:
+        """Calendar days from the baseline's date to ``tp``'s, each in its own time zone.
+
+        Criteria intervals (confirmation ≥ 4 weeks, SD ≥ 6 weeks) are counted in days; counting
+        calendar dates keeps six weeks 42 days across a daylight-saving change, where elapsed
+        time would give 41.96.
+        """
+        return float((tp.date.date() - self.baseline.date.date()).days)

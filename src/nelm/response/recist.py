@@ -225,10 +225,6 @@ def _reappearances(
     return out
 
 
-def _days(case: ResponseCase, tp: TimePoint) -> float:
-    return (tp.date - case.baseline.date).total_seconds() / 86400
-
-
 def _baseline_row(
     case: ResponseCase, point: SeriesPoint, selection: TargetSelection, tsum: _Sum
 ) -> TimePointResponse:
@@ -345,7 +341,7 @@ def assess_recist(case: ResponseCase, settings: RecistSettings | None = None) ->
             response_row(
                 point,
                 _MEASURE,
-                days_from_baseline=_days(case, tp),
+                days_from_baseline=case.days_from_baseline(tp),
                 category=category,
                 target=None if target is None else target.value,
                 non_target=nt.value,
