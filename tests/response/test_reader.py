@@ -123,3 +123,29 @@ def test_bad_files(tmp_path: Path, text: str, name: str, message: str) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not found"):
         load_reader_table(tmp_path / "none.csv")
+
+
+def test_reader_table_through_every_criterion(tmp_path: Path) -> None:
+    from nelm.response.assess import CRITERIA, assess_all
+
+    # N1 (a node) is a reader's target: RECIST accepts it, mRECIST and EASL cannot and are left
+    # out with the reason, the other criteria still run
+    text = CSV.replace("baseline,2026-01-12,N1,node,,,", "baseline,2026-01-12,N1,node,,yes,")
+    assessment = assess_all(load_reader_table(_write(tmp_path, text)))
+    assessed = {c.criterion for c in assessment.criteria}
+    assert "RECIST 1.1" in assessed
+    assert "mRECIST" not in assessed
+    assert any(w.startswith("mrecist: not assessed") for w in assessment.warnings)
+    assert len(assessed) + sum("not assessed" in w for w in assessment.warnings) == len(CRITERIA)
+    recist = next(c for c in assessment.criteria if c.criterion == "RECIST 1.1")
+    # baseline sum 25.2 + 21 + 16 = 62.2 mm; fu1: L1 gone (0), L2 too small (5 mm), N1 9.9 mm → 14.9 mm
+    rows = {r.time_point: r for r in recist.time_points}
+    assert rows["baseline"].value == 62.2
+    assert rows["fu1"].value == 14.9
+    # the sum alone is PR (-76 %), but the equivocal new lesion X1 of fu1 is measured at fu2: confirmed,
+    # so progression dates back to fu1 (RECIST 1.1)
+    assert rows["fu1"].change_from_baseline_percent == pytest.approx(-76.0, abs=0.05)
+    assert rows["fu1"].new_lesions == "definite"
+    assert rows["fu1"].category == "PD"
+    with pytest.raises(InputError, match="not eligible"):
+        assess_all(load_reader_table(_write(tmp_path, text)), only=["mrecist"])

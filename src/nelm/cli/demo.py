@@ -3,7 +3,8 @@
 The demo generates the synthetic NELM patient, writes it as DICOM and NIfTI with its case
 manifest and ground truth, loads every series and mask of the manifest back through nelm's
 loaders (checking each mask against the image it lies on), quantifies every time point with
-CT/MR phases, and prints a summary beside the known truth. Later stages (response, Y-90,
+CT/MR phases, assesses the response across the follow-ups by every criterion, and prints a
+summary beside the known truth. Later stages (Y-90,
 reports) join here.
 """
 
@@ -19,8 +20,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from nelm import RESEARCH_USE_DISCLAIMER
-from nelm.atomic import atomic_dir
+from nelm.atomic import atomic_dir, write_text_atomic
 from nelm.cli.phantom import add_arguments, config_from_args
+from nelm.cli.response import print_assessment, write_plots
 from nelm.errors import InputError
 
 __all__ = ["add_subparser", "run"]
@@ -70,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from nelm.case import load_case
     from nelm.phantom import generate_patient, write_patient
     from nelm.quant.timepoint import ANATOMIC_PHASES, quantify_time_point
+    from nelm.response.course import assess_course
     from nelm.timepoint_data import load_case_data
 
     out: Path = args.out
@@ -107,6 +110,10 @@ def run(args: argparse.Namespace) -> int:
         for d in quantified:
             quants.append(quantify_time_point(d, patient=case.patient))
             progress.update(task, advance=1)
+        progress.update(task, description="response assessment", total=None)
+        response_case, assessment = assess_course(case, data, quants)
+        write_text_atomic(out / "response.json", assessment.model_dump_json(indent=2) + "\n")
+        plots = write_plots(out / "response", response_case, assessment)
     elapsed = time.perf_counter() - started
 
     truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
@@ -150,5 +157,8 @@ def run(args: argparse.Namespace) -> int:
             f"hepatic tumour burden {tpt['hepatic_tumour_burden_percent']:.1f} %, "
             f"enhancing {tpt['enhancing_tumour_burden_percent']:.1f} %, {tpt['distribution']}"
         )
+    console.print("\n[bold]response[/bold] (nelm response; every criterion side by side)")
+    print_assessment(console, assessment, rules=False)
+    console.print(f"response JSON {out / 'response.json'}, plots {', '.join(str(p) for p in plots)}")
     console.print(f"\ndone in {elapsed:.1f} s")
     return 0
