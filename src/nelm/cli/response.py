@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -78,12 +79,12 @@ def print_assessment(console: Console, assessment: Any, *, rules: bool) -> None:
     from nelm.response.assess import side_by_side
 
     header, rows = side_by_side(assessment)
-    table = Table(title=f"response of {assessment.case_id} (baseline {assessment.baseline})")
+    table = Table(title=f"response of {assessment.case_id} (baseline {assessment.baseline})", box=box.SIMPLE)
     for name in header:
-        table.add_column(name)
+        table.add_column(name, no_wrap=True)
     for row in rows:
         table.add_row(*row)
-    console.print(table)
+    console.print(table, width=max(console.width, 150), overflow="ignore", crop=False)
     for crit in assessment.criteria:
         ttp = (
             f"; progression at {crit.progression_time_point}, day {crit.time_to_progression_days:g}"

@@ -43,7 +43,6 @@ from nelm.response.mrecist import (
     TargetSum,
     build_result,
     check_settings,
-    days_from_baseline,
     exact_text,
     target_sum,
 )
@@ -345,7 +344,7 @@ def assess_choi(case: ResponseCase, settings: ChoiSettings | None = None) -> Cri
             response_row(
                 point,
                 _MEASURE,
-                days_from_baseline=days_from_baseline(case, tp),
+                days_from_baseline=case.days_from_baseline(tp),
                 category=category,
                 target=None if target is None else target.value,
                 non_target=nt.value,

@@ -43,7 +43,6 @@ from nelm.response.mrecist import (
     build_result,
     check_settings,
     classify_sum,
-    days_from_baseline,
     enhancement_non_target,
     enhancing_eligibility,
     exact_text,
@@ -228,7 +227,7 @@ def assess_easl(case: ResponseCase, settings: EaslSettings | None = None) -> Cri
             response_row(
                 point,
                 _MEASURE,
-                days_from_baseline=days_from_baseline(case, tp),
+                days_from_baseline=case.days_from_baseline(tp),
                 category=category,
                 target=None if target is None else target.value,
                 non_target=nt.value,

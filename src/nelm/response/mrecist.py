@@ -102,11 +102,6 @@ def exact_text(value: Fraction) -> str:
     return f"{(Decimal(value.numerator) / Decimal(value.denominator)).normalize():f}"
 
 
-def days_from_baseline(case: ResponseCase, tp: TimePoint) -> float:
-    """Days from the baseline to ``tp`` (fractional)."""
-    return (tp.date - case.baseline.date).total_seconds() / 86400
-
-
 def _positive(value: object, what: str, name: str) -> Fraction:
     if isinstance(value, bool) or not isinstance(value, (Fraction, int)) or value <= 0:
         raise ConfigError(f"{what} setting {name} must be an exact number > 0, got {value!r}")
@@ -567,7 +562,7 @@ def assess_mrecist(case: ResponseCase, settings: MrecistSettings | None = None) 
         rows.append(
             _row(
                 point,
-                days_from_baseline(case, tp),
+                case.days_from_baseline(tp),
                 category,
                 None if target is None else target.value,
                 nt.value,

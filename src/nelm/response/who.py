@@ -49,7 +49,6 @@ from nelm.response.mrecist import (
     build_result,
     check_settings,
     classify_sum,
-    days_from_baseline,
     exact_text,
     target_sum,
 )
@@ -352,7 +351,7 @@ def assess_who(case: ResponseCase, settings: WhoSettings | None = None) -> Crite
             response_row(
                 point,
                 _MEASURE,
-                days_from_baseline=days_from_baseline(case, tp),
+                days_from_baseline=case.days_from_baseline(tp),
                 category=category,
                 target=None if target is None else target.value,
                 non_target=nt.value,
