@@ -35,15 +35,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from nelm.errors import ConfigError
 from nelm.response.bor import BorSettings
+from nelm.response.build import (
+    NO_TARGETS_BASELINE,
+    baseline_row,
+    baseline_rule,
+    build_result,
+    check_flag,
+    check_settings,
+    exact_text,
+    follow_up_row,
+)
 from nelm.response.exact import HU, LENGTH_MM, Change, Direction, format_change
 from nelm.response.model import LesionMeasurement, LesionState, LesionType, ResponseCase, TimePoint
 from nelm.response.mrecist import (
     TargetSum,
-    build_result,
-    check_settings,
-    exact_text,
     target_sum,
 )
 from nelm.response.overall import (
@@ -51,11 +57,10 @@ from nelm.response.overall import (
     confirmed_new_lesion_ids,
     new_lesion_status,
     non_target_category,
-    overall_response,
 )
 from nelm.response.recist_targets import RecistSettings, recist_size, select_targets
 from nelm.response.results import CriterionResult
-from nelm.response.sums import Measure, SeriesPoint, TargetCategory, response_row, track
+from nelm.response.sums import Measure, SeriesPoint, TargetCategory, track
 
 __all__ = ["CRITERION", "SOURCE", "ChoiSettings", "assess_choi"]
 
@@ -89,8 +94,7 @@ class ChoiSettings:
             "Choi",
             ("size_response_percent", "density_response_percent", "size_progression_percent", "too_small_mm"),
         )
-        if not isinstance(self.modified, bool):
-            raise ConfigError(f"Choi setting modified must be true or false, got {self.modified!r}")
+        check_flag(self.modified, "Choi", "modified")
 
     @property
     def size_response(self) -> Change:
@@ -308,26 +312,12 @@ def assess_choi(case: ResponseCase, settings: ChoiSettings | None = None) -> Cri
     density_series = track(
         [(tp.time_point_id, tp.date_text, d[0]) for tp, d in zip(case.time_points, densities, strict=True)]
     )
-    if targets:
-        base_rule = (
-            f"baseline: {_MEASURE.name} {_MEASURE.show(sums[0].value)} over {len(targets)} target lesion(s) "
-            f"({', '.join(targets)}); {densities[0][1]}; {len(selection.non_targets)} non-target lesion(s)"
-        )
-    else:
-        base_rule = "baseline: no target lesions (non-target disease only, RECIST 1.1 Table 2)"
-    rows = [
-        response_row(
-            series[0],
-            _MEASURE,
-            days_from_baseline=0.0,
-            category="baseline",
-            target=None,
-            non_target=None,
-            new_lesions="none",
-            rule=base_rule,
-            notes=[*sums[0].notes, densities[0][1]],
-        )
-    ]
+    base_rule = (
+        baseline_rule(_MEASURE, sums[0].value, selection, ", ".join(targets), extra=f"; {densities[0][1]}")
+        if targets
+        else NO_TARGETS_BASELINE
+    )
+    rows = [baseline_row(series[0], _MEASURE, base_rule, [*sums[0].notes, densities[0][1]])]
     confirmed = confirmed_new_lesion_ids(case)
     for i in range(1, len(case.time_points)):
         tp, point, tsum = case.time_points[i], series[i], sums[i]
@@ -339,22 +329,10 @@ def assess_choi(case: ResponseCase, settings: ChoiSettings | None = None) -> Cri
             target, target_rule = _classify(point, tsum, density, s, complete=complete, cr_reason=cr_reason)
         nt, nt_rule = _non_target(case, tp, selection.non_targets)
         new, new_rule = new_lesion_status(tp, confirmed)
-        category, why = overall_response(target, nt, new)
+        notes = [*tsum.notes, density[1]] if targets else list(tsum.notes)
+        days = case.days_from_baseline(tp)
         rows.append(
-            response_row(
-                point,
-                _MEASURE,
-                days_from_baseline=case.days_from_baseline(tp),
-                category=category,
-                target=None if target is None else target.value,
-                non_target=nt.value,
-                new_lesions=new.value,
-                rule=(
-                    f"{category}: {why}. Target lesions: {target_rule}. Non-target lesions: {nt_rule}. "
-                    f"New lesions: {new_rule}."
-                ),
-                notes=[*tsum.notes, density[1]] if targets else list(tsum.notes),
-            )
+            follow_up_row(point, _MEASURE, days, (target, target_rule), (nt, nt_rule), (new, new_rule), notes)
         )
     notes = [
         "targets are RECIST 1.1's (RECIST eligibility and limits, the reader's when given): the same "

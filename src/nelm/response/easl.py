@@ -31,27 +31,35 @@ Decisions where the sources are silent (documented; settings where they are choi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from fractions import Fraction
 
-from nelm.errors import ConfigError
 from nelm.response.bor import BorSettings
-from nelm.response.exact import AREA_MM2, LENGTH_MM, Change, Direction, format_value
+from nelm.response.build import (
+    NO_TARGETS_BASELINE,
+    baseline_row,
+    baseline_rule,
+    build_result,
+    check_flag,
+    check_settings,
+    exact_text,
+    follow_up_row,
+    proposal,
+    sum_thresholds,
+)
+from nelm.response.exact import AREA_MM2, LENGTH_MM, format_value
 from nelm.response.model import Lesion, LesionMeasurement, ResponseCase
 from nelm.response.mrecist import (
     Enhancement,
-    build_result,
-    check_settings,
     classify_sum,
     enhancement_non_target,
     enhancing_eligibility,
-    exact_text,
     target_sum,
 )
-from nelm.response.overall import confirmed_new_lesion_ids, new_lesion_status, overall_response
+from nelm.response.overall import confirmed_new_lesion_ids, new_lesion_status
 from nelm.response.recist_targets import TargetSelection, select_targets
 from nelm.response.results import CriterionResult
-from nelm.response.sums import Measure, SumThresholds, TargetCategory, response_row, track
+from nelm.response.sums import Measure, SumThresholds, TargetCategory, track
 
 __all__ = ["CRITERION", "SOURCE", "EaslSettings", "assess_easl"]
 
@@ -92,20 +100,13 @@ class EaslSettings:
             ("min_target_mm", "too_small_mm2", "response_percent", "progression_percent"),
             ("max_targets", "max_per_organ"),
         )
-        if not isinstance(self.progression_inclusive, bool):
-            raise ConfigError(
-                "EASL setting progression_inclusive must be true or false, "
-                f"got {self.progression_inclusive!r}"
-            )
+        check_flag(self.progression_inclusive, "EASL", "progression_inclusive")
 
     @property
     def thresholds(self) -> SumThresholds:
         """Response (≥, from the baseline) and progression (> or ≥, over the nadir); no floor."""
-        return SumThresholds(
-            response=Change(Direction.DECREASE, self.response_percent, inclusive=True),
-            progression=Change(
-                Direction.INCREASE, self.progression_percent, inclusive=self.progression_inclusive
-            ),
+        return sum_thresholds(
+            self.response_percent, self.progression_percent, progression_inclusive=self.progression_inclusive
         )
 
     def settings_text(self) -> dict[str, str]:
@@ -136,22 +137,13 @@ def _selection(case: ResponseCase, s: EaslSettings) -> TargetSelection:
         size=size,
         eligible=enhancing_eligibility(_ENHANCING, s.min_target_mm, atypical=False, criterion=CRITERION),
     )
-    if case.targets is not None:
-        return selection
     base = case.baseline.measurements
-    shown = ", ".join(
-        f"{lid} ({case.lesions[lid].organ_key}, {_ENHANCING.show(base[lid].enhancing_area_mm2)})"
-        for lid in selection.targets
-    )
-    rule = (
+    intro = (
         f"automatic proposal (as mRECIST): the largest enhancing areas at the baseline among lesions that "
         f"are RECIST-measurable (≥ {format_value(s.min_target_mm, LENGTH_MM)}) and enhancing, at most "
-        f"{s.max_targets} in total and {s.max_per_organ} per organ, ties by lesion ID: "
-        f"{shown or 'none (no eligible lesion)'}; non-targets: {', '.join(selection.non_targets) or 'none'}"
+        f"{s.max_targets} in total and {s.max_per_organ} per organ, ties by lesion ID"
     )
-    if selection.excluded:
-        rule += f"; not recorded (normal nodes): {', '.join(selection.excluded)}"
-    return replace(selection, rule=rule)
+    return proposal(case, selection, intro, lambda lid: _ENHANCING.show(base[lid].enhancing_area_mm2))
 
 
 def assess_easl(case: ResponseCase, settings: EaslSettings | None = None) -> CriterionResult:
@@ -184,27 +176,9 @@ def assess_easl(case: ResponseCase, settings: EaslSettings | None = None) -> Cri
     series = track(
         [(tp.time_point_id, tp.date_text, t.value) for tp, t in zip(case.time_points, sums, strict=True)]
     )
-    if targets:
-        parts = "; ".join(f"{lid} {_ENHANCING.show(sums[0].values.get(lid))}" for lid in targets)
-        base_rule = (
-            f"baseline: {_MEASURE.name} {_MEASURE.show(sums[0].value)} over {len(targets)} target lesion(s) "
-            f"({parts}); {len(selection.non_targets)} non-target lesion(s)"
-        )
-    else:
-        base_rule = "baseline: no target lesions (non-target disease only, RECIST 1.1 Table 2)"
-    rows = [
-        response_row(
-            series[0],
-            _MEASURE,
-            days_from_baseline=0.0,
-            category="baseline",
-            target=None,
-            non_target=None,
-            new_lesions="none",
-            rule=base_rule,
-            notes=sums[0].notes,
-        )
-    ]
+    parts = "; ".join(f"{lid} {_ENHANCING.show(sums[0].values.get(lid))}" for lid in targets)
+    base_rule = baseline_rule(_MEASURE, sums[0].value, selection, parts) if targets else NO_TARGETS_BASELINE
+    rows = [baseline_row(series[0], _MEASURE, base_rule, sums[0].notes)]
     confirmed = confirmed_new_lesion_ids(case)
     for i in range(1, len(case.time_points)):
         tp, point, tsum = case.time_points[i], series[i], sums[i]
@@ -222,21 +196,10 @@ def assess_easl(case: ResponseCase, settings: EaslSettings | None = None) -> Cri
             )
         nt, nt_rule = enhancement_non_target(case, tp, selection.non_targets, _ENHANCING)
         new, new_rule = new_lesion_status(tp, confirmed)
-        category, why = overall_response(target, nt, new)
+        days = case.days_from_baseline(tp)
         rows.append(
-            response_row(
-                point,
-                _MEASURE,
-                days_from_baseline=case.days_from_baseline(tp),
-                category=category,
-                target=None if target is None else target.value,
-                non_target=nt.value,
-                new_lesions=new.value,
-                rule=(
-                    f"{category}: {why}. Target lesions: {target_rule}. Non-target lesions: {nt_rule}. "
-                    f"New lesions: {new_rule}."
-                ),
-                notes=tsum.notes,
+            follow_up_row(
+                point, _MEASURE, days, (target, target_rule), (nt, nt_rule), (new, new_rule), tsum.notes
             )
         )
     notes = [

@@ -43,12 +43,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
 from fractions import Fraction
 
-from nelm.errors import ConfigError
-from nelm.response.bor import BorSettings, best_overall_response, time_to_progression
-from nelm.response.exact import LENGTH_MM, Change, Direction, Resolution, format_value
+from nelm.response.bor import BorSettings
+from nelm.response.build import (
+    NO_TARGETS_BASELINE,
+    baseline_row,
+    baseline_rule,
+    build_result,
+    check_flag,
+    check_organ,
+    check_positive,
+    check_settings,
+    exact_text,
+    follow_up_row,
+    sum_thresholds,
+)
+from nelm.response.exact import LENGTH_MM, Resolution, format_value
 from nelm.response.model import Lesion, LesionMeasurement, LesionState, LesionType, ResponseCase, TimePoint
 from nelm.response.overall import (
     NewLesions,
@@ -56,17 +67,15 @@ from nelm.response.overall import (
     confirmed_new_lesion_ids,
     new_lesion_status,
     non_target_category,
-    overall_response,
 )
 from nelm.response.recist_targets import RecistSettings, TargetSelection, is_measurable, select_targets
-from nelm.response.results import CriterionResult, TimePointResponse
+from nelm.response.results import CriterionResult
 from nelm.response.sums import (
     Measure,
     SeriesPoint,
     SumThresholds,
     TargetCategory,
     classify_target,
-    response_row,
     track,
 )
 
@@ -89,35 +98,6 @@ SOURCE = "Lencioni R, Llovet JM. Semin Liver Dis 2010;30:52-60"
 _MEASURE = Measure("sum of viable diameters", LENGTH_MM)
 #: RECIST 1.1: a node below this short axis is normal (Eisenhauer 2009).
 _NODE_NORMAL_MM = RecistSettings().node_pathological_min_sa_mm
-
-
-def exact_text(value: Fraction) -> str:
-    """A setting as exact text: a terminating decimal (``"10"``, ``"2.5"``), else ``"1/3"``."""
-    den = value.denominator
-    for p in (2, 5):
-        while den % p == 0:
-            den //= p
-    if den != 1:
-        return str(value)
-    return f"{(Decimal(value.numerator) / Decimal(value.denominator)).normalize():f}"
-
-
-def _positive(value: object, what: str, name: str) -> Fraction:
-    if isinstance(value, bool) or not isinstance(value, (Fraction, int)) or value <= 0:
-        raise ConfigError(f"{what} setting {name} must be an exact number > 0, got {value!r}")
-    return Fraction(value)
-
-
-def check_settings(obj: object, what: str, fractions: Sequence[str], counts: Sequence[str] = ()) -> None:
-    """Validate and normalise a criterion's settings dataclass (exact numbers > 0, counts ≥ 1, BOR)."""
-    for name in fractions:
-        object.__setattr__(obj, name, _positive(getattr(obj, name), what, name))
-    for name in counts:
-        value = getattr(obj, name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ConfigError(f"{what} setting {name} must be an integer ≥ 1, got {value!r}")
-    if not isinstance(getattr(obj, "bor", None), BorSettings):
-        raise ConfigError(f"{what} setting bor must be a BorSettings")
 
 
 @dataclass(frozen=True)
@@ -158,23 +138,16 @@ class MrecistSettings:
             object.__setattr__(
                 self,
                 "progression_floor_mm",
-                _positive(self.progression_floor_mm, "mRECIST", "progression_floor_mm"),
+                check_positive(self.progression_floor_mm, "mRECIST", "progression_floor_mm"),
             )
-        if not isinstance(self.atypical_by_recist, bool):
-            raise ConfigError(
-                f"mRECIST setting atypical_by_recist must be true or false, got {self.atypical_by_recist!r}"
-            )
-        if not isinstance(self.liver_organ, str) or not self.liver_organ.strip():
-            raise ConfigError(f"mRECIST setting liver_organ must be an organ name, got {self.liver_organ!r}")
+        check_flag(self.atypical_by_recist, "mRECIST", "atypical_by_recist")
+        check_organ(self.liver_organ, "mRECIST", "liver_organ")
 
     @property
     def thresholds(self) -> SumThresholds:
         """The response and progression thresholds (both inclusive, "at least")."""
-        return SumThresholds(
-            response=Change(Direction.DECREASE, self.response_percent, inclusive=True),
-            progression=Change(Direction.INCREASE, self.progression_percent, inclusive=True),
-            progression_floor=self.progression_floor_mm,
-            floor_inclusive=True,
+        return sum_thresholds(
+            self.response_percent, self.progression_percent, floor=self.progression_floor_mm
         )
 
     def settings_text(self) -> dict[str, str]:
@@ -522,24 +495,19 @@ def assess_mrecist(case: ResponseCase, settings: MrecistSettings | None = None) 
             return m.long_mm, "long_mm (RECIST longest diameter of an atypical target)"
         return m.viable_long_mm, "viable_long_mm"
 
-    def show(value: Fraction) -> str:
-        return format_value(value, LENGTH_MM)
-
     sums = [
-        target_sum(tp, targets, present_value=present_value, too_small=s.too_small_mm, show=show)
+        target_sum(tp, targets, present_value=present_value, too_small=s.too_small_mm, show=_MEASURE.show)
         for tp in case.time_points
     ]
     series = track(
         [(tp.time_point_id, tp.date_text, t.value) for tp, t in zip(case.time_points, sums, strict=True)]
     )
-    if targets:
-        base_rule = (
-            f"baseline: {_MEASURE.name} {_MEASURE.show(sums[0].value)} over {len(targets)} target lesion(s) "
-            f"({_target_text(case, targets, atypical)}); {len(selection.non_targets)} non-target lesion(s)"
-        )
-    else:
-        base_rule = "baseline: no target lesions (non-target disease only, RECIST 1.1 Table 2)"
-    rows = [_row(series[0], 0.0, "baseline", None, None, "none", base_rule, sums[0].notes)]
+    base_rule = (
+        baseline_rule(_MEASURE, sums[0].value, selection, _target_text(case, targets, atypical))
+        if targets
+        else NO_TARGETS_BASELINE
+    )
+    rows = [baseline_row(series[0], _MEASURE, base_rule, sums[0].notes)]
     confirmed = confirmed_new_lesion_ids(case)
     complete_reason = "no intratumoral arterial enhancement in any target (sum of viable diameters 0)"
     if atypical:
@@ -554,20 +522,14 @@ def assess_mrecist(case: ResponseCase, settings: MrecistSettings | None = None) 
             )
         nt, nt_rule = enhancement_non_target(case, tp, selection.non_targets, VIABLE)
         new, new_rule, new_notes = _new_lesions(case, i, s, confirmed)
-        category, why = overall_response(target, nt, new)
-        rule = (
-            f"{category}: {why}. Target lesions: {target_rule}. Non-target lesions: {nt_rule}. "
-            f"New lesions: {new_rule}."
-        )
         rows.append(
-            _row(
+            follow_up_row(
                 point,
+                _MEASURE,
                 case.days_from_baseline(tp),
-                category,
-                None if target is None else target.value,
-                nt.value,
-                new.value,
-                rule,
+                (target, target_rule),
+                (nt, nt_rule),
+                (new, new_rule),
                 (*tsum.notes, *new_notes),
             )
         )
@@ -585,54 +547,3 @@ def assess_mrecist(case: ResponseCase, settings: MrecistSettings | None = None) 
     if not targets:
         notes.append("no target lesions: the overall response follows RECIST 1.1 Table 2")
     return build_result(CRITERION, SOURCE, s.settings_text(), selection, rows, s.bor, notes)
-
-
-def _row(
-    point: SeriesPoint,
-    days: float,
-    category: str,
-    target: str | None,
-    non_target: str | None,
-    new: str,
-    rule: str,
-    notes: Sequence[str],
-) -> TimePointResponse:
-    return response_row(
-        point,
-        _MEASURE,
-        days_from_baseline=days,
-        category=category,
-        target=target,
-        non_target=non_target,
-        new_lesions=new,
-        rule=rule,
-        notes=notes,
-    )
-
-
-def build_result(
-    criterion: str,
-    source: str,
-    settings: dict[str, str],
-    selection: TargetSelection,
-    rows: list[TimePointResponse],
-    bor_settings: BorSettings,
-    notes: list[str],
-) -> CriterionResult:
-    """The :class:`CriterionResult` with the best overall response and the time to progression."""
-    bor, bor_rule = best_overall_response(rows, bor_settings)
-    progression_tp, ttp = time_to_progression(rows)
-    return CriterionResult(
-        criterion=criterion,
-        source=source,
-        settings=settings,
-        targets=list(selection.targets),
-        non_targets=list(selection.non_targets),
-        target_selection=selection.rule,
-        time_points=rows,
-        best_overall_response=bor,
-        best_overall_response_rule=bor_rule,
-        progression_time_point=progression_tp,
-        time_to_progression_days=ttp,
-        notes=notes,
-    )

@@ -57,13 +57,14 @@ from types import MappingProxyType
 from typing import Final, Literal
 
 from nelm.errors import ConfigError
-from nelm.response.bor import BorSettings, best_overall_response, time_to_progression
+from nelm.response.bor import BorSettings
+from nelm.response.build import baseline_row, build_result, row, signed
 from nelm.response.exact import Change, Direction, Resolution, format_value, percent_change
 from nelm.response.model import Certainty, LesionState, ResponseCase, TimePoint
 from nelm.response.overall import confirmed_new_lesion_ids
-from nelm.response.recist_targets import id_sort_key
+from nelm.response.recist_targets import TargetSelection, id_sort_key
 from nelm.response.results import CriterionResult, TimePointResponse
-from nelm.response.sums import Measure, SeriesPoint, response_row, track
+from nelm.response.sums import Measure, SeriesPoint, track
 
 __all__ = [
     "PERCIST_ALIASES",
@@ -215,15 +216,11 @@ def _sul(value: Fraction | None) -> str:
 
 
 def _pct(value: Fraction | None) -> str:
-    if value is None:
-        return "n/a"
-    text = format_value(value, _PCT)
-    return text if text.startswith("-") else f"+{text}"
+    return signed(value, _PCT)
 
 
 def _signed(value: Fraction) -> str:
-    text = _sul(value)
-    return text if text.startswith("-") else f"+{text}"
+    return signed(value, SUL)
 
 
 def _op(change: Change) -> str:
@@ -490,16 +487,11 @@ def _classify(scan: _Scan, s: PercistSettings) -> tuple[PercistCategory, str, li
 def _baseline_row(
     point: SeriesPoint, uptake: Uptake, measurable_text: str, quality: Sequence[str]
 ) -> TimePointResponse:
-    return response_row(
+    return baseline_row(
         point,
         _MEASURE,
-        days_from_baseline=0.0,
-        category="baseline",
-        target=None,
-        non_target=None,
-        new_lesions="none",
-        rule=f"baseline: hottest SULpeak {uptake.reason}; {measurable_text}",
-        notes=[*uptake.notes, *quality],
+        f"baseline: hottest SULpeak {uptake.reason}; {measurable_text}",
+        [*uptake.notes, *quality],
     )
 
 
@@ -552,36 +544,30 @@ def assess_percist(case: ResponseCase, settings: PercistSettings | None = None) 
             if measurable is None:
                 notes.append(measurable_text)
         rows.append(
-            response_row(
+            row(
                 series[i],
                 _MEASURE,
-                days_from_baseline=case.days_from_baseline(tp),
-                category=category.value,
-                target=None,
-                non_target=None,
-                new_lesions=status,
-                rule=rule,
-                notes=notes,
+                case.days_from_baseline(tp),
+                category.value,
+                None,
+                None,
+                status,
+                rule,
+                notes,
             )
         )
-    bor, bor_rule = best_overall_response(rows, s.bor, aliases=PERCIST_ALIASES)
-    ttp_tp, ttp_days = time_to_progression(rows, aliases=PERCIST_ALIASES)
-    return CriterionResult(
-        criterion="PERCIST 1.0",
-        source=SOURCE,
-        settings=s.settings_text(),
-        targets=[uptakes[0].lesion_id] if uptakes[0].lesion_id is not None else [],
-        non_targets=sorted((lid for lid in case.lesions if lid != uptakes[0].lesion_id), key=id_sort_key),
-        target_selection=(
+    hottest = uptakes[0].lesion_id
+    selection = TargetSelection(
+        targets=(hottest,) if hottest is not None else (),
+        non_targets=tuple(sorted((lid for lid in case.lesions if lid != hottest), key=id_sort_key)),
+        rule=(
             "PERCIST primary analysis: the single hottest lesion at each scan, not necessarily the same "
             "lesion (the target listed is the hottest at the baseline)"
         ),
-        time_points=rows,
-        best_overall_response=bor,
-        best_overall_response_rule=bor_rule,
-        progression_time_point=ttp_tp,
-        time_to_progression_days=ttp_days,
-        notes=_result_notes(measurable_text, tlgs[0], s),
+    )
+    notes = _result_notes(measurable_text, tlgs[0], s)
+    return build_result(
+        "PERCIST 1.0", SOURCE, s.settings_text(), selection, rows, s.bor, notes, aliases=PERCIST_ALIASES
     )
 
 

@@ -27,8 +27,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from nelm.response.bor import best_overall_response, time_to_progression
-from nelm.response.exact import LENGTH_MM, format_value
+from nelm.response.build import (
+    NO_TARGETS_BASELINE,
+    baseline_row,
+    baseline_rule,
+    build_result,
+    mm,
+    overall_rule,
+    row,
+)
+from nelm.response.exact import LENGTH_MM
 from nelm.response.model import Lesion, LesionMeasurement, LesionState, LesionType, ResponseCase, TimePoint
 from nelm.response.overall import (
     NonTargetCategory,
@@ -47,7 +55,7 @@ from nelm.response.recist_targets import (
     select_targets,
 )
 from nelm.response.results import CriterionResult, TimePointResponse
-from nelm.response.sums import Measure, SeriesPoint, TargetCategory, classify_target, response_row, track
+from nelm.response.sums import Measure, SeriesPoint, TargetCategory, classify_target, track
 
 __all__ = [
     "CRITERION",
@@ -64,10 +72,6 @@ SOURCE = "Eisenhauer EA et al. Eur J Cancer 2009;45:228-247"
 _MEASURE = Measure("sum of diameters", LENGTH_MM)
 _REAPPEARANCE_SOURCE = "recist.eortc.org FAQ 'Does a new lesion always result in PD?'"
 _GONE = (LesionState.DISAPPEARED, LesionState.COALESCED)
-
-
-def _mm(value: Fraction) -> str:
-    return format_value(value, LENGTH_MM)
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,7 @@ def _target_value(
             )
         return Fraction(0), f"{lid} coalesced into {m.coalesced_into}: 0 mm (the mass is measured there)"
     if m.state is LesionState.TOO_SMALL:
-        return s.too_small_mm, f"{lid} too small to measure: counted as {_mm(s.too_small_mm)}"
+        return s.too_small_mm, f"{lid} too small to measure: counted as {mm(s.too_small_mm)}"
     value = m.short_mm if node else m.long_mm
     if value is None:
         field = "short_mm (node short axis)" if node else "long_mm"
@@ -131,10 +135,10 @@ def _target_sum(case: ResponseCase, tp: TimePoint, targets: Sequence[str], s: Re
         and all(values[lid] < limit for lid in nodes)
     )
     if nodes:
-        node_text = ", ".join(f"{lid} {_mm(values[lid])}" for lid in nodes if lid in values)
+        node_text = ", ".join(f"{lid} {mm(values[lid])}" for lid in nodes if lid in values)
         cr_reason = (
-            f"every non-nodal target has disappeared and every target node is < {_mm(limit)} short axis "
-            f"({node_text}; the sum {_mm(subset)} need not be 0)"
+            f"every non-nodal target has disappeared and every target node is < {mm(limit)} short axis "
+            f"({node_text}; the sum {mm(subset)} need not be 0)"
         )
     else:
         cr_reason = "every target lesion has disappeared"
@@ -172,7 +176,7 @@ def _classify(point: SeriesPoint, tsum: _Sum, s: RecistSettings) -> tuple[Target
         )
     return TargetCategory.NE, (
         f"NE: the sum of diameters is incomplete ({why}); the measured targets alone, "
-        f"{_mm(tsum.subset)}, do not meet progression "
+        f"{mm(tsum.subset)}, do not meet progression "
         f"({s.thresholds.describe_progression(_MEASURE)} over the nadir)"
     )
 
@@ -234,28 +238,12 @@ def _baseline_row(
         lesion = case.lesions[lid]
         value = recist_size(lesion, base.measurements[lid])
         axis = "short axis" if lesion.lesion_type is LesionType.NODE else "longest diameter"
-        parts.append(f"{lid} {_mm(value or Fraction(0))} {axis}")
+        parts.append(f"{lid} {mm(value or Fraction(0))} {axis}")
     if selection.targets:
-        rule = (
-            f"baseline: sum of diameters {_mm(tsum.subset)} over {len(selection.targets)} target "
-            f"lesion(s) ({'; '.join(parts)}); {len(selection.non_targets)} non-target lesion(s)"
-        )
+        rule = baseline_rule(_MEASURE, tsum.subset, selection, "; ".join(parts))
     else:
-        rule = (
-            f"baseline: no target lesions (non-target disease only, RECIST 1.1 Table 2); "
-            f"{len(selection.non_targets)} non-target lesion(s)"
-        )
-    return response_row(
-        point,
-        _MEASURE,
-        days_from_baseline=0.0,
-        category="baseline",
-        target=None,
-        non_target=None,
-        new_lesions="none",
-        rule=rule,
-        notes=tsum.notes,
-    )
+        rule = f"{NO_TARGETS_BASELINE}; {len(selection.non_targets)} non-target lesion(s)"
+    return baseline_row(point, _MEASURE, rule, tsum.notes)
 
 
 def _selection(case: ResponseCase, s: RecistSettings) -> TargetSelection:
@@ -333,38 +321,22 @@ def assess_recist(case: ResponseCase, settings: RecistSettings | None = None) ->
                 )
         if category == "CR":
             cr_at.append(tp.time_point_id)
-        rule = (
-            f"{category}: {why}. Target lesions: {target_rule}. Non-target lesions: {nt_rule}. "
-            f"New lesions: {new_rule}."
-        )
+        rule = overall_rule(category, why, target_rule, nt_rule, new_rule)
         rows.append(
-            response_row(
+            row(
                 point,
                 _MEASURE,
-                days_from_baseline=case.days_from_baseline(tp),
-                category=category,
-                target=None if target is None else target.value,
-                non_target=nt.value,
-                new_lesions=new.value,
-                rule=rule,
-                notes=notes,
+                case.days_from_baseline(tp),
+                category,
+                None if target is None else target.value,
+                nt.value,
+                new.value,
+                rule,
+                notes,
             )
         )
-    bor, bor_rule = best_overall_response(rows, s.bor)
-    progression_tp, ttp = time_to_progression(rows)
-    return CriterionResult(
-        criterion=CRITERION,
-        source=SOURCE,
-        settings=s.settings_text(),
-        targets=list(targets),
-        non_targets=list(selection.non_targets),
-        target_selection=selection.rule,
-        time_points=rows,
-        best_overall_response=bor,
-        best_overall_response_rule=bor_rule,
-        progression_time_point=progression_tp,
-        time_to_progression_days=ttp,
-        notes=_notes(case, selection, s),
+    return build_result(
+        CRITERION, SOURCE, s.settings_text(), selection, rows, s.bor, _notes(case, selection, s)
     )
 
 
@@ -374,8 +346,8 @@ def _notes(case: ResponseCase, selection: TargetSelection, s: RecistSettings) ->
         case.lesions[lid].lesion_type is LesionType.NON_NODAL for lid in case.lesions
     ):
         notes.append(
-            f"baseline slice thickness unknown: assumed ≤ {_mm(s.thin_slice_max_mm)}, so non-nodal lesions "
-            f"are measurable from {_mm(s.min_measurable_mm)}"
+            f"baseline slice thickness unknown: assumed ≤ {mm(s.thin_slice_max_mm)}, so non-nodal lesions "
+            f"are measurable from {mm(s.min_measurable_mm)}"
         )
     if not selection.targets:
         notes.append(

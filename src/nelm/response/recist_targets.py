@@ -21,12 +21,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from decimal import Decimal
 from fractions import Fraction
 
 from nelm.errors import ConfigError, InputError
 from nelm.response.bor import BorSettings
-from nelm.response.exact import LENGTH_MM, Change, Direction, format_value
+from nelm.response.build import check_flag, exact_text, mm
+from nelm.response.exact import Change, Direction
 from nelm.response.model import Lesion, LesionMeasurement, LesionState, LesionType, ResponseCase, TimePoint
 from nelm.response.sums import SumThresholds
 
@@ -46,22 +46,6 @@ _RECIST_THRESHOLDS = SumThresholds(
     progression_floor=Fraction(5),
     floor_inclusive=True,
 )
-
-
-def _mm(value: Fraction) -> str:
-    """A length for messages, at 0.1 mm (``"10.0 mm"``)."""
-    return format_value(value, LENGTH_MM)
-
-
-def _exact_text(value: Fraction) -> str:
-    """A Fraction as exact text: a terminating decimal (``"10"``, ``"2.5"``), else ``"1/3"``."""
-    den = value.denominator
-    for p in (2, 5):
-        while den % p == 0:
-            den //= p
-    if den != 1:
-        return str(value)
-    return f"{(Decimal(value.numerator) / Decimal(value.denominator)).normalize():f}"
 
 
 @dataclass(frozen=True)
@@ -141,23 +125,19 @@ class RecistSettings:
         if self.node_pathological_min_sa_mm > self.node_target_min_sa_mm:
             raise ConfigError(
                 "RECIST setting node_pathological_min_sa_mm must not exceed node_target_min_sa_mm, got "
-                f"{_exact_text(self.node_pathological_min_sa_mm)} > {_exact_text(self.node_target_min_sa_mm)}"
+                f"{exact_text(self.node_pathological_min_sa_mm)} > {exact_text(self.node_target_min_sa_mm)}"
             )
         if not isinstance(self.thresholds, SumThresholds):
             raise ConfigError(f"RECIST setting thresholds must be a SumThresholds, got {self.thresholds!r}")
         if not isinstance(self.bor, BorSettings):
             raise ConfigError(f"RECIST setting bor must be a BorSettings, got {self.bor!r}")
-        if not isinstance(self.reappearance_after_cr_is_pd, bool):
-            raise ConfigError(
-                f"RECIST setting reappearance_after_cr_is_pd must be true or false, "
-                f"got {self.reappearance_after_cr_is_pd!r}"
-            )
+        check_flag(self.reappearance_after_cr_is_pd, "RECIST", "reappearance_after_cr_is_pd")
 
     def settings_text(self) -> dict[str, str]:
         """Every setting as exact text, for :attr:`CriterionResult.settings`."""
         t = self.thresholds
         out = {
-            f.name: _exact_text(getattr(self, f.name))
+            f.name: exact_text(getattr(self, f.name))
             for f in fields(self)
             if isinstance(getattr(self, f.name), Fraction)
         }
@@ -167,7 +147,7 @@ class RecistSettings:
         out["progression"] = f"{t.progression.describe()} over the nadir"
         if t.progression_floor is not None:
             op = "≥" if t.floor_inclusive else ">"
-            out["progression_floor_mm"] = f"{op} {_exact_text(t.progression_floor)}"
+            out["progression_floor_mm"] = f"{op} {exact_text(t.progression_floor)}"
         else:
             out["progression_floor_mm"] = "none"
         out["reappearance_after_cr_is_pd"] = "true" if self.reappearance_after_cr_is_pd else "false"
@@ -255,30 +235,30 @@ def is_measurable(
         if sa is None:
             return False, f"{lid} is a lymph node without a short axis at the baseline"
         if sa >= s.node_target_min_sa_mm:
-            return True, f"{lid} node short axis {_mm(sa)} ≥ {_mm(s.node_target_min_sa_mm)}: measurable"
+            return True, f"{lid} node short axis {mm(sa)} ≥ {mm(s.node_target_min_sa_mm)}: measurable"
         if sa >= s.node_pathological_min_sa_mm:
             return False, (
-                f"{lid} node short axis {_mm(sa)} is pathological (≥ {_mm(s.node_pathological_min_sa_mm)}) "
-                f"but below {_mm(s.node_target_min_sa_mm)}: a non-target"
+                f"{lid} node short axis {mm(sa)} is pathological (≥ {mm(s.node_pathological_min_sa_mm)}) "
+                f"but below {mm(s.node_target_min_sa_mm)}: a non-target"
             )
-        return False, f"{lid} node short axis {_mm(sa)} < {_mm(s.node_pathological_min_sa_mm)}: normal"
+        return False, f"{lid} node short axis {mm(sa)} < {mm(s.node_pathological_min_sa_mm)}: normal"
     ld = measurement.long_mm
     if ld is None:
         return False, f"{lid} has no longest diameter at the baseline"
     thickness = baseline_tp.slice_thickness_mm
     minimum = s.min_non_nodal_mm(thickness)
     if thickness is None:
-        basis = f"slice thickness unknown, assumed ≤ {_mm(s.thin_slice_max_mm)}"
+        basis = f"slice thickness unknown, assumed ≤ {mm(s.thin_slice_max_mm)}"
     elif thickness <= s.thin_slice_max_mm:
-        basis = f"slices {_mm(thickness)} ≤ {_mm(s.thin_slice_max_mm)}"
+        basis = f"slices {mm(thickness)} ≤ {mm(s.thin_slice_max_mm)}"
     else:
         basis = (
-            f"slices {_mm(thickness)} > {_mm(s.thin_slice_max_mm)}: "
-            f"{_exact_text(s.slice_thickness_factor)} × the slice thickness"
+            f"slices {mm(thickness)} > {mm(s.thin_slice_max_mm)}: "
+            f"{exact_text(s.slice_thickness_factor)} × the slice thickness"
         )
     if ld >= minimum:
-        return True, f"{lid} longest diameter {_mm(ld)} ≥ {_mm(minimum)} ({basis}): measurable"
-    return False, f"{lid} longest diameter {_mm(ld)} < {_mm(minimum)} ({basis}): too small to be a target"
+        return True, f"{lid} longest diameter {mm(ld)} ≥ {mm(minimum)} ({basis}): measurable"
+    return False, f"{lid} longest diameter {mm(ld)} < {mm(minimum)} ({basis}): too small to be a target"
 
 
 def _recist_eligible(
@@ -300,7 +280,7 @@ def normal_node_exclusion(
             return f"{lesion.lesion_id} node too small to measure at the baseline: normal, not recorded"
         sa = measurement.short_mm
         if measurement.state is LesionState.PRESENT and sa is not None and sa < limit:
-            return f"{lesion.lesion_id} node short axis {_mm(sa)} < {_mm(limit)}: normal, not recorded"
+            return f"{lesion.lesion_id} node short axis {mm(sa)} < {mm(limit)}: normal, not recorded"
         return None
 
     return exclude
@@ -403,16 +383,16 @@ def select_targets(
         for value, lid in candidates:
             organ = case.lesions[lid].organ_key
             if len(chosen) >= max_targets:
-                skipped.append(f"{lid} ({_mm(value)}: {max_targets} targets already)")
+                skipped.append(f"{lid} ({mm(value)}: {max_targets} targets already)")
             elif counts.get(organ, 0) >= max_per_organ:
-                skipped.append(f"{lid} ({_mm(value)}: {max_per_organ} targets in {organ} already)")
+                skipped.append(f"{lid} ({mm(value)}: {max_per_organ} targets in {organ} already)")
             else:
                 chosen.append(lid)
                 counts[organ] = counts.get(organ, 0) + 1
         targets = tuple(chosen)
         shown = ", ".join(
             f"{lid} ({case.lesions[lid].organ_key}, "
-            f"{_mm(size(case.lesions[lid], baseline.measurements[lid]) or Fraction(0))})"
+            f"{mm(size(case.lesions[lid], baseline.measurements[lid]) or Fraction(0))})"
             for lid in targets
         )
         rule = (

@@ -50,7 +50,17 @@ from fractions import Fraction
 from typing import Final
 
 from nelm.errors import ConfigError, InputError
-from nelm.response.bor import BorSettings, best_overall_response, time_to_progression
+from nelm.response.bor import BorSettings
+from nelm.response.build import (
+    NO_TARGETS_BASELINE,
+    baseline_row,
+    build_result,
+    check_count,
+    check_organ,
+    follow_up_row,
+    proposal,
+    signed,
+)
 from nelm.response.exact import (
     PERCENT,
     VOLUME_ML,
@@ -66,7 +76,6 @@ from nelm.response.overall import (
     confirmed_new_lesion_ids,
     new_lesion_status,
     non_target_category,
-    overall_response,
 )
 from nelm.response.recist_targets import (
     RecistSettings,
@@ -76,14 +85,13 @@ from nelm.response.recist_targets import (
     recist_size,
     select_targets,
 )
-from nelm.response.results import CriterionResult, TimePointResponse
+from nelm.response.results import CriterionResult
 from nelm.response.sums import (
     Measure,
     SeriesPoint,
     SumThresholds,
     TargetCategory,
     classify_target,
-    response_row,
     track,
 )
 
@@ -183,9 +191,7 @@ class VolumetricSettings:
     def __post_init__(self) -> None:
         _check_thresholds(self.thresholds, "volumetric")
         for name in ("max_targets", "max_per_organ"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"volumetric setting {name} must be an integer ≥ 1, got {value!r}")
+            check_count(getattr(self, name), "volumetric", name)
 
     def settings_text(self) -> dict[str, str]:
         """Every setting as text, for the result."""
@@ -218,8 +224,7 @@ class EtbSettings:
 
     def __post_init__(self) -> None:
         _check_thresholds(self.thresholds, "ETB")
-        if not isinstance(self.liver_organ, str) or not self.liver_organ.strip():
-            raise ConfigError(f"ETB setting liver_organ must be an organ name, got {self.liver_organ!r}")
+        check_organ(self.liver_organ, "ETB", "liver_organ")
 
     def settings_text(self) -> dict[str, str]:
         """Every setting as text, for the result."""
@@ -349,22 +354,13 @@ def _selection(case: ResponseCase, kind: _Kind, s: VolumetricSettings) -> Target
         size=size,
         eligible=_volume_eligible(kind),
     )
-    if case.targets is not None:
-        return selection
     base = case.baseline.measurements
-    shown = ", ".join(
-        f"{lid} ({case.lesions[lid].organ_key}, {_ml(size(case.lesions[lid], base[lid]))})"
-        for lid in selection.targets
-    )
-    rule = (
+    intro = (
         f"automatic proposal (RECIST/mRECIST-style): the largest eligible lesions by {kind.what} at the "
         f"baseline, at most {s.max_targets} in total and {s.max_per_organ} per organ, ties by lesion ID; "
-        f"eligible: present with the {kind.what} > 0 and, when a diameter is given, RECIST-measurable: "
-        f"{shown or 'none (no eligible lesion)'}; non-targets: {', '.join(selection.non_targets) or 'none'}"
+        f"eligible: present with the {kind.what} > 0 and, when a diameter is given, RECIST-measurable"
     )
-    if selection.excluded:
-        rule += f"; not recorded (normal nodes): {', '.join(selection.excluded)}"
-    return replace(selection, rule=rule)
+    return proposal(case, selection, intro, lambda lid: _ml(size(case.lesions[lid], base[lid])))
 
 
 def _assess_volumes(case: ResponseCase, s: VolumetricSettings, kind: _Kind) -> CriterionResult:
@@ -378,11 +374,11 @@ def _assess_volumes(case: ResponseCase, s: VolumetricSettings, kind: _Kind) -> C
         f"baseline: {kind.measure.name} {_ml(sums[0].value)} over {len(targets)} target lesion(s) "
         f"({', '.join(targets)}); {len(selection.non_targets)} non-target lesion(s)"
         if targets
-        else "baseline: no target lesions (non-target disease only, RECIST 1.1 Table 2)"
+        else NO_TARGETS_BASELINE
     )
     if targets and sums[0].value is None:
         base_rule += f"; incomplete: {'; '.join(sums[0].missing)}"
-    rows = [_row(series[0], kind.measure, 0.0, "baseline", None, None, "none", base_rule, sums[0].notes)]
+    rows = [baseline_row(series[0], kind.measure, base_rule, sums[0].notes)]
     confirmed = confirmed_new_lesion_ids(case)
     for i in range(1, len(case.time_points)):
         tp, point, tsum = case.time_points[i], series[i], sums[i]
@@ -392,79 +388,16 @@ def _assess_volumes(case: ResponseCase, s: VolumetricSettings, kind: _Kind) -> C
             target, target_rule = _classify_targets(point, tsum, s.thresholds, kind)
         nt, nt_rule = non_target_category(tp, selection.non_targets)
         new, new_rule = new_lesion_status(tp, confirmed)
-        category, why = overall_response(target, nt, new)
-        rule = (
-            f"{category}: {why}. Target lesions: {target_rule}. Non-target lesions: {nt_rule}. "
-            f"New lesions: {new_rule}."
-        )
+        days = case.days_from_baseline(tp)
         rows.append(
-            _row(
-                point,
-                kind.measure,
-                case.days_from_baseline(tp),
-                category,
-                None if target is None else target.value,
-                nt.value,
-                new.value,
-                rule,
-                tsum.notes,
+            follow_up_row(
+                point, kind.measure, days, (target, target_rule), (nt, nt_rule), (new, new_rule), tsum.notes
             )
         )
     notes = [_CUBE_NOTE, f"{kind.what}s are used as given (nelm does not recompute them here)"]
     if not targets:
         notes.append("no target lesions: the overall response follows RECIST 1.1 Table 2")
-    return _result(kind.criterion, kind.source, s.settings_text(), selection, rows, s.bor, notes)
-
-
-def _row(
-    point: SeriesPoint,
-    measure: Measure,
-    days: float,
-    category: str,
-    target: str | None,
-    non_target: str | None,
-    new: str,
-    rule: str,
-    notes: Sequence[str],
-) -> TimePointResponse:
-    return response_row(
-        point,
-        measure,
-        days_from_baseline=days,
-        category=category,
-        target=target,
-        non_target=non_target,
-        new_lesions=new,
-        rule=rule,
-        notes=notes,
-    )
-
-
-def _result(
-    criterion: str,
-    source: str,
-    settings: dict[str, str],
-    selection: TargetSelection,
-    rows: list[TimePointResponse],
-    bor_settings: BorSettings,
-    notes: list[str],
-) -> CriterionResult:
-    bor, bor_rule = best_overall_response(rows, bor_settings)
-    progression_tp, ttp = time_to_progression(rows)
-    return CriterionResult(
-        criterion=criterion,
-        source=source,
-        settings=settings,
-        targets=list(selection.targets),
-        non_targets=list(selection.non_targets),
-        target_selection=selection.rule,
-        time_points=rows,
-        best_overall_response=bor,
-        best_overall_response_rule=bor_rule,
-        progression_time_point=progression_tp,
-        time_to_progression_days=ttp,
-        notes=notes,
-    )
+    return build_result(kind.criterion, kind.source, s.settings_text(), selection, rows, s.bor, notes)
 
 
 def assess_qeasl(case: ResponseCase, settings: VolumetricSettings | None = None) -> CriterionResult:
@@ -524,17 +457,13 @@ def _etb_notes(
         notes.append(text)
     if point.baseline is not None and point.nadir is not None:
         notes.append(
-            f"change from the baseline {_ml(point.baseline)}: {_signed_ml(point.value - point.baseline)} "
+            f"change from the baseline {_ml(point.baseline)}: "
+            f"{signed(point.value - point.baseline, VOLUME_ML)} "
             f"({format_change(point.change_from_baseline_percent)}); from the nadir {_ml(point.nadir)} on "
-            f"{point.nadir_date}: {_signed_ml(point.value - point.nadir)} "
+            f"{point.nadir_date}: {signed(point.value - point.nadir, VOLUME_ML)} "
             f"({format_change(point.change_from_nadir_percent)})"
         )
     return notes
-
-
-def _signed_ml(value: Fraction) -> str:
-    text = _ml(value)
-    return text if text.startswith("-") else f"+{text}"
 
 
 def assess_etb(case: ResponseCase, settings: EtbSettings | None = None) -> CriterionResult:
@@ -567,19 +496,7 @@ def assess_etb(case: ResponseCase, settings: EtbSettings | None = None) -> Crite
         if base.liver_enhancing_tumour_ml is not None
         else "baseline: no liver_enhancing_tumour_ml: no ETB response can be assessed"
     )
-    rows = [
-        _row(
-            series[0],
-            _ETB,
-            0.0,
-            "baseline",
-            None,
-            None,
-            "none",
-            base_rule,
-            _etb_notes(series[0], base, shares[0], None),
-        )
-    ]
+    rows = [baseline_row(series[0], _ETB, base_rule, _etb_notes(series[0], base, shares[0], None))]
     confirmed = confirmed_new_lesion_ids(case)
     for i in range(1, len(case.time_points)):
         tp, point = case.time_points[i], series[i]
@@ -594,24 +511,18 @@ def assess_etb(case: ResponseCase, settings: EtbSettings | None = None) -> Crite
             target_rule = "NE: no liver_enhancing_tumour_ml at this time point"
         nt, nt_rule = non_target_category(tp, non_targets)
         new, new_rule = new_lesion_status(tp, confirmed)
-        category, why = overall_response(target, nt, new)
         if nt is NonTargetCategory.NONE:
             nt_rule = "no lesions outside the liver"
-        rule = (
-            f"{category}: {why}. ETB: {target_rule}. Outside the liver: {nt_rule}. New lesions: {new_rule}."
-        )
-        notes = _etb_notes(point, tp, shares[i], shares[0])
         rows.append(
-            _row(
+            follow_up_row(
                 point,
                 _ETB,
                 case.days_from_baseline(tp),
-                category,
-                target.value,
-                nt.value,
-                new.value,
-                rule,
-                notes,
+                (target, target_rule),
+                (nt, nt_rule),
+                (new, new_rule),
+                _etb_notes(point, tp, shares[i], shares[0]),
+                labels=("ETB", "Outside the liver"),
             )
         )
     notes = [
@@ -621,4 +532,4 @@ def assess_etb(case: ResponseCase, settings: EtbSettings | None = None) -> Crite
         "ETB is the enhancing tumour volume of the whole liver as given; the share of the liver is "
         "ETB / liver volume",
     ]
-    return _result("ETB", ETB_SOURCE, s.settings_text(), selection, rows, s.bor, notes)
+    return build_result("ETB", ETB_SOURCE, s.settings_text(), selection, rows, s.bor, notes)

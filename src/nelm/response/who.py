@@ -42,21 +42,27 @@ from typing import Literal
 
 from nelm.errors import ConfigError
 from nelm.response.bor import BorSettings
-from nelm.response.exact import AREA_MM2, LENGTH_MM, Change, Direction, format_change, format_value
+from nelm.response.build import (
+    baseline_row,
+    baseline_rule,
+    build_result,
+    check_flag,
+    check_settings,
+    exact_text,
+    follow_up_row,
+    sum_thresholds,
+)
+from nelm.response.exact import AREA_MM2, LENGTH_MM, format_change, format_value
 from nelm.response.model import Lesion, LesionMeasurement, LesionState, ResponseCase, TimePoint
 from nelm.response.mrecist import (
     TargetSum,
-    build_result,
-    check_settings,
     classify_sum,
-    exact_text,
     target_sum,
 )
 from nelm.response.overall import (
     confirmed_new_lesion_ids,
     new_lesion_status,
     non_target_category,
-    overall_response,
 )
 from nelm.response.recist_targets import TargetSelection, select_targets
 from nelm.response.results import CriterionResult
@@ -66,7 +72,6 @@ from nelm.response.sums import (
     SumThresholds,
     TargetCategory,
     classify_target,
-    response_row,
     track,
 )
 
@@ -113,10 +118,7 @@ class WhoSettings:
         )
         if (self.max_targets is None) != (self.max_per_organ is None):
             raise ConfigError("WHO settings max_targets and max_per_organ must both be set or both be none")
-        if not isinstance(self.progression_inclusive, bool):
-            raise ConfigError(
-                f"WHO setting progression_inclusive must be true or false, got {self.progression_inclusive!r}"
-            )
+        check_flag(self.progression_inclusive, "WHO", "progression_inclusive")
         if self.progression_mode not in ("sum", "per_lesion"):
             raise ConfigError(
                 f"WHO progression_mode must be 'sum' or 'per_lesion', got {self.progression_mode!r}"
@@ -129,11 +131,8 @@ class WhoSettings:
     @property
     def thresholds(self) -> SumThresholds:
         """Response (≥, from the baseline) and progression (over the reference); no floor."""
-        return SumThresholds(
-            response=Change(Direction.DECREASE, self.response_percent, inclusive=True),
-            progression=Change(
-                Direction.INCREASE, self.progression_percent, inclusive=self.progression_inclusive
-            ),
+        return sum_thresholds(
+            self.response_percent, self.progression_percent, progression_inclusive=self.progression_inclusive
         )
 
     def settings_text(self) -> dict[str, str]:
@@ -316,26 +315,12 @@ def assess_who(case: ResponseCase, settings: WhoSettings | None = None) -> Crite
         }
     if targets:
         parts = "; ".join(f"{lid} {_MEASURE.show(sums[0].values.get(lid))}" for lid in targets)
-        base_rule = (
-            f"baseline: {_MEASURE.name} {_MEASURE.show(sums[0].value)} over {len(targets)} measurable "
-            "lesion(s) "
-            f"({parts}); {len(selection.non_targets)} non-measurable lesion(s)"
+        base_rule = baseline_rule(
+            _MEASURE, sums[0].value, selection, parts, lesions="measurable", others="non-measurable"
         )
     else:
         base_rule = "baseline: no measurable lesions (non-target disease only, RECIST 1.1 Table 2)"
-    rows = [
-        response_row(
-            series[0],
-            _MEASURE,
-            days_from_baseline=0.0,
-            category="baseline",
-            target=None,
-            non_target=None,
-            new_lesions="none",
-            rule=base_rule,
-            notes=sums[0].notes,
-        )
-    ]
+    rows = [baseline_row(series[0], _MEASURE, base_rule, sums[0].notes)]
     confirmed = confirmed_new_lesion_ids(case)
     for i in range(1, len(case.time_points)):
         tp, point, tsum = case.time_points[i], series[i], sums[i]
@@ -346,22 +331,16 @@ def assess_who(case: ResponseCase, settings: WhoSettings | None = None) -> Crite
             target, target_rule = _classify(s, point, tsum, lesion_points)
         nt, nt_rule = non_target_category(tp, selection.non_targets)
         new, new_rule = new_lesion_status(tp, confirmed)
-        category, why = overall_response(target, nt, new)
         rows.append(
-            response_row(
+            follow_up_row(
                 point,
                 _MEASURE,
-                days_from_baseline=case.days_from_baseline(tp),
-                category=category,
-                target=None if target is None else target.value,
-                non_target=nt.value,
-                new_lesions=new.value,
-                rule=(
-                    f"{category}: {why}. Measurable lesions: {target_rule}. "
-                    f"Non-measurable lesions: {nt_rule}. "
-                    f"New lesions: {new_rule}."
-                ),
-                notes=tsum.notes,
+                case.days_from_baseline(tp),
+                (target, target_rule),
+                (nt, nt_rule),
+                (new, new_rule),
+                tsum.notes,
+                labels=("Measurable lesions", "Non-measurable lesions"),
             )
         )
     notes.append(
