@@ -18,6 +18,7 @@ synthetic patient's ground truth. The bounds used:
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
 
@@ -31,6 +32,7 @@ from scipy.spatial.distance import pdist
 from nelm.errors import GeometryError, MaskError
 from nelm.imaging.geometry import Geometry
 from nelm.phantom import PhantomConfig, SyntheticPatient, generate_patient
+from nelm.quant import diameters
 from nelm.quant.diameters import AxialDiameters, axial_diameters, mask_volume_ml, max_3d_diameter_mm
 from nelm.quant.lesions import lesion_instances, lesion_mask
 
@@ -105,7 +107,7 @@ def _chord_through_centre_mm(a: float, b: float, angle_rad: float) -> float:
 
 def _angle_from(v: npt.ArrayLike, axis: npt.ArrayLike) -> float:
     v, axis = np.asarray(v, dtype=float), np.asarray(axis, dtype=float)
-    c = abs(float(v @ axis)) / (np.linalg.norm(v) * np.linalg.norm(axis))
+    c = abs(float(v @ axis)) / float(np.linalg.norm(v) * np.linalg.norm(axis))
     return math.acos(min(1.0, c))
 
 
@@ -207,7 +209,7 @@ def _plane(
     pixels: npt.ArrayLike, spacing: tuple[float, float, float] = (1.0, 1.0, 1.0)
 ) -> tuple[npt.NDArray[np.bool_], Geometry]:
     arr = np.asarray(pixels, dtype=bool)[None]
-    return arr, Geometry.from_spacing(arr.shape, spacing)  # type: ignore[arg-type]
+    return arr, Geometry.from_spacing((1, arr.shape[1], arr.shape[2]), spacing)
 
 
 def test_ten_pixel_line_is_ten_pixels_long_edge_to_edge() -> None:
@@ -392,6 +394,275 @@ def test_random_masks_match_brute_force(bits: list[bool], spacing: tuple[float, 
     assert d.short_mm == pytest.approx(_brute_chord_mm(mask[d.slice_index], spacing, normal), abs=1e-7)
 
 
+# -- the pruned searches against exhaustive references (any affine) ------------------------------
+def _voxel_corners(idx: npt.NDArray[np.int_], dims: int) -> npt.NDArray[np.float64]:
+    """All distinct corners (index coordinates) of the voxels/pixels ``idx`` (``(n, dims)``)."""
+    offsets = np.array(list(itertools.product((-0.5, 0.5), repeat=dims)))
+    return np.unique((idx[:, None, :] + offsets[None]).reshape(-1, dims), axis=0)
+
+
+def _brute_max3d_mm(mask: npt.NDArray[np.bool_], g: Geometry) -> float:
+    """Largest distance between any two voxel corners."""
+    return float(pdist(g.index_to_world(_voxel_corners(np.argwhere(mask), 3))).max())
+
+
+def _brute_slice_caliper_mm(mask: npt.NDArray[np.bool_], g: Geometry, k: int) -> float:
+    """Largest distance between any two pixel corners of slice ``k`` (in mm, through the affine)."""
+    rc = _voxel_corners(np.argwhere(mask[k]), 2)
+    return float(pdist(g.index_to_world(np.column_stack([np.full(len(rc), float(k)), rc]))).max())
+
+
+Ends = tuple[tuple[float, float, float], tuple[float, float, float]]
+_BRUTE_CHORDS: dict[
+    tuple[bytes, bytes, int, Ends], tuple[float, npt.NDArray[np.float64], npt.NDArray[np.float64]]
+] = {}
+
+
+def _cached_brute_chord(
+    mask: npt.NDArray[np.bool_], g: Geometry, k: int, long_ends: Ends
+) -> tuple[float, npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """:func:`_brute_chord`, remembered across the pruning variants of one case."""
+    key = (np.packbits(mask).tobytes() + bytes(mask.shape), g.affine.tobytes(), k, long_ends)
+    if key not in _BRUTE_CHORDS:
+        _BRUTE_CHORDS[key] = _brute_chord(mask, g, k, long_ends)
+    return _BRUTE_CHORDS[key]
+
+
+def _brute_chord(
+    mask: npt.NDArray[np.bool_], g: Geometry, k: int, long_ends: Ends
+) -> tuple[float, npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The chord of slice ``k`` perpendicular to the long axis that the documented rule selects.
+
+    Every line through any pixel corner, perpendicular (in mm) to the long axis, cut by every
+    closed pixel square (slab clipping in index space); touching intervals merge. Of the longest
+    chords (within 10⁻⁹ mm) the one on the line with the smallest position along the long axis,
+    then the first along that line. Returns its length and its endpoints (LPS mm).
+    """
+    a = g.affine[:3, :3]
+    p, q = np.asarray(long_ends[0]), np.asarray(long_ends[1])
+    e = (q - p) / np.linalg.norm(q - p)
+    plane = np.cross(a[:, 1], a[:, 2])
+    n = np.cross(plane, e)
+    n /= np.linalg.norm(n)
+    step = np.linalg.solve(a, n)[1:]  # index step (row, column) per mm along n; the slice is fixed
+    pixels = np.argwhere(mask[k]).astype(float)
+    chords = []
+    rows, cols = mask.shape[1:]
+    for i in range(rows + 1):
+        for j in range(cols + 1):
+            corner = np.array([i - 0.5, j - 0.5])
+            lo = np.full(len(pixels), -np.inf)
+            hi = np.full(len(pixels), np.inf)
+            for ax in (0, 1):
+                if abs(step[ax]) < 1e-12:
+                    outside = np.abs(corner[ax] - pixels[:, ax]) > 0.5 + 1e-9
+                    lo[outside], hi[outside] = 1.0, 0.0
+                    continue
+                s0 = (pixels[:, ax] - 0.5 - corner[ax]) / step[ax]
+                s1 = (pixels[:, ax] + 0.5 - corner[ax]) / step[ax]
+                lo = np.maximum(lo, np.minimum(s0, s1))
+                hi = np.minimum(hi, np.maximum(s0, s1))
+            spans = sorted((float(x), float(y)) for x, y in zip(lo, hi, strict=True) if x <= y + 1e-9)
+            world = g.index_to_world(np.array([float(k), *corner]))
+            t, sigma = float(world @ e), float(world @ n)
+            run: list[float] = []
+            for s_lo, s_hi in [*spans, (np.inf, np.inf)]:
+                if run and s_lo > run[1] + 1e-9:
+                    chords.append(
+                        (run[1] - run[0], t, sigma + run[0], world + run[0] * n, world + run[1] * n)
+                    )
+                    run = []
+                run = [s_lo, s_hi] if not run else [run[0], max(run[1], s_hi)]
+    best = max(c[0] for c in chords)
+    tied = [c for c in chords if c[0] >= best - 1e-9]
+    t_min = min(c[1] for c in tied)
+    length, _, _, start, stop = min((c for c in tied if c[1] <= t_min + 1e-7), key=lambda c: c[2])
+    return length, start, stop
+
+
+def _check_against_brute_force(mask: npt.NDArray[np.bool_], g: Geometry) -> None:
+    """Long axis (value, slice rule), short axis (value and the chord rule) and 3-D diameter."""
+    d = axial_diameters(mask, g)
+    assert d is not None
+    per_slice = {k: _brute_slice_caliper_mm(mask, g, k) for k in range(mask.shape[0]) if mask[k].any()}
+    best = max(per_slice.values())
+    assert d.long_mm == pytest.approx(best, abs=1e-9)
+    tied = [k for k, v in per_slice.items() if v >= best - 1e-6]
+    assert d.slice_index == max(tied, key=lambda k: (int(mask[k].sum()), -k))
+    ends = np.array(d.long_endpoints_lps_mm)
+    assert np.allclose(g.world_to_index(ends)[:, 0], d.slice_index, atol=1e-9)
+    length, start, stop = _cached_brute_chord(mask, g, d.slice_index, d.long_endpoints_lps_mm)
+    assert d.short_mm == pytest.approx(length, abs=1e-7)
+    got = np.array(d.short_endpoints_lps_mm)
+    assert np.allclose(got, [start, stop], atol=1e-6) or np.allclose(got, [stop, start], atol=1e-6)
+    assert max_3d_diameter_mm(mask, g) == pytest.approx(_brute_max3d_mm(mask, g), abs=1e-9)
+
+
+def _shape_masks() -> dict[str, npt.NDArray[np.bool_]]:
+    """Masks that stress the pruning: convex, thin, concave, holed, tiny, split."""
+    k, r, c = np.indices((5, 17, 17))
+    rho2 = ((k - 2) * 2.5) ** 2 + ((r - 8) * 0.8) ** 2 + ((c - 8) * 0.8) ** 2
+    rod = np.abs((r - 8) * 0.6 - (c - 8) * 0.8) <= 0.7
+    ring = (np.abs(np.hypot(r - 8, c - 8) - 6.0) <= 1.5) & (np.abs(k - 2) <= 1)
+    ell = np.zeros((3, 12, 12), dtype=bool)
+    ell[:, 1:11, 1:4] = True
+    ell[1:, 8:11, 1:11] = True
+    single = np.zeros((3, 4, 4), dtype=bool)
+    single[1, 2, 1] = True
+    split = np.zeros((3, 10, 14), dtype=bool)
+    split[0:2, 2:5, 1:4] = True
+    split[1:3, 5:9, 9:13] = True
+    return {
+        "sphere": rho2 <= 36.0,
+        "oblique rod": rod & (np.abs(k - 2) <= 1) & (np.hypot(r - 8, c - 8) <= 7.5),
+        "ring": ring,
+        "L": ell,
+        "single voxel": single,
+        "two fragments": split,
+    }
+
+
+def _grids(shape: tuple[int, int, int]) -> dict[str, Geometry]:
+    """Anisotropic axis-aligned, rotated in-plane, tilted 6° (gantry) and sheared in-plane grids."""
+    d0 = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+    sheared = d0.copy()
+    sheared[:, 2] = np.array([1.0, 0.25, 0.0]) / math.hypot(1.0, 0.25)  # columns lean towards P
+    return {
+        "anisotropic": Geometry.from_spacing(shape, (2.5, 0.8, 0.8)),
+        "rotated": Geometry.from_spacing(shape, (2.0, 0.7, 0.9), (3.0, -4.0, 5.0), _rot_z(33.0) @ d0),
+        "tilted": Geometry.from_spacing(shape, (3.0, 0.75, 0.75), directions=_rot_x(6.0) @ d0),
+        "sheared": Geometry.from_spacing(shape, (1.5, 0.6, 1.1), directions=sheared),
+    }
+
+
+@pytest.fixture(
+    params=["default", "chord bounds", "slab pairs", "hull first", "scipy pairs"],
+)
+def pruning(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Force each pruning path of the searches on small masks (they must stay exact)."""
+    path = str(request.param)
+    if path == "chord bounds":  # circumscribed-polygon bounds on every chord search
+        monkeypatch.setattr(diameters, "_SMALL_CHORD_WORK", 0.0)
+    elif path == "slab pairs":  # direction slabs for every 3-D diameter
+        monkeypatch.setattr(diameters, "_SLAB_SET", 2)
+        monkeypatch.setattr(diameters, "_PDIST_SET", 2)
+    elif path == "hull first":  # qhull before every in-plane pair search
+        monkeypatch.setattr(diameters, "_HULL_SET", 2)
+    elif path == "scipy pairs":  # scipy's cdist/pdist instead of numpy for every pair search
+        monkeypatch.setattr(diameters, "_NUMPY_PAIRS", 0)
+        monkeypatch.setattr(diameters, "_PDIST_SET", 0)
+    return path
+
+
+@pytest.mark.parametrize("shape", list(_shape_masks()))
+@pytest.mark.parametrize("grid", ["anisotropic", "rotated", "tilted", "sheared"])
+def test_shapes_on_any_grid_match_brute_force(shape: str, grid: str, pruning: str) -> None:
+    mask = _shape_masks()[shape]
+    _check_against_brute_force(mask, _grids(mask.shape)[grid])
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.booleans(), min_size=3 * 9 * 9, max_size=3 * 9 * 9).filter(any),
+    st.sampled_from(["anisotropic", "rotated", "tilted", "sheared"]),
+    st.floats(0.15, 0.85),
+)
+def test_larger_random_masks_match_brute_force(bits: list[bool], grid: str, keep: float) -> None:
+    """Random blobs: a smoothed random field thresholded, so shapes have runs, notches and holes."""
+    noise = np.array(bits, dtype=float).reshape(3, 9, 9)
+    field = (
+        noise + np.roll(noise, 1, axis=1) + np.roll(noise, 1, axis=2) + np.roll(noise, (1, 1), axis=(1, 2))
+    )
+    mask = field >= 4.0 * (1.0 - keep)
+    if not mask.any():
+        mask = noise > 0
+    _check_against_brute_force(mask, _grids(mask.shape)[grid])
+
+
+def test_chord_bounds_and_slabs_are_lossless_on_a_large_lesion(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 56 × 36-pixel ellipse with notches: the bounded chord search and the 3-D slab search agree
+    with the exhaustive searches of the same code, and the 3-D diameter with all corner pairs."""
+    g, _ = _grid((2.5, 0.5, 0.5), 40.0)
+    mask = _raster(g, (14.0, 9.0, 4.0), _rot_z(25.0))
+    half = mask.shape[2] // 2 - 2
+    mask[:, :, :half] &= np.indices(mask.shape)[1][:, :, :half] % 7 != 0  # notches on one side
+    monkeypatch.setattr(diameters, "_SMALL_CHORD_WORK", 0.0)  # bounds on every line
+    monkeypatch.setattr(diameters, "_SLAB_SET", 2)  # slabs for every 3-D search
+    bounded = axial_diameters(mask, g)
+    slabs = max_3d_diameter_mm(mask, g)
+    monkeypatch.setattr(diameters, "_SMALL_CHORD_WORK", math.inf)
+    monkeypatch.setattr(diameters, "_SLAB_SET", 10**9)
+    exhaustive = axial_diameters(mask, g)
+    assert bounded is not None
+    assert exhaustive is not None
+    assert bounded.short_mm == pytest.approx(exhaustive.short_mm, abs=1e-9)
+    assert np.allclose(bounded.short_endpoints_lps_mm, exhaustive.short_endpoints_lps_mm, atol=1e-9)
+    assert slabs == pytest.approx(max_3d_diameter_mm(mask, g), abs=1e-9)
+    assert slabs == pytest.approx(_brute_max3d_mm(mask, g), abs=1e-9)
+
+
+@pytest.mark.parametrize("radius_px", [2, 9])  # few candidates (one search of all slices) or many
+def test_identical_slices_tie_to_the_lowest_index(radius_px: int) -> None:
+    r, c = np.indices((2 * radius_px + 3, 2 * radius_px + 3))
+    disc = np.hypot(r - radius_px - 1, c - radius_px - 1) <= radius_px + 0.3
+    mask = np.zeros((7, *disc.shape), dtype=bool)
+    mask[2:6] = disc
+    g = Geometry.from_spacing(mask.shape, (2.0, 0.7, 0.7))
+    d = axial_diameters(mask, g)
+    assert d is not None
+    assert d.slice_index == 2
+    assert d.long_mm == pytest.approx(_brute_slice_caliper_mm(mask, g, 2), abs=1e-9)
+
+
+def test_slab_directions_cover_the_sphere() -> None:
+    """Every unit vector is within the certified angle of one of the slab directions (or its opposite)."""
+    v, c = diameters._slab_directions()
+    u = np.random.default_rng(7).normal(size=(20000, 3))
+    u /= np.linalg.norm(u, axis=1)[:, None]
+    assert 0.9 < c < 1.0
+    assert float(np.abs(u @ v).max(axis=1).min()) >= c
+
+
+def test_equal_diagonals_keep_the_scan_order_and_ties_pick_the_first_chord() -> None:
+    """A square's two diagonals tie: the first in scan order (top-left to bottom-right) is the long
+    axis. A 1 × 6 bar's perpendicular chords tie along a whole stretch: the one nearest the start
+    of the long axis is reported."""
+    sq = np.zeros((8, 8), dtype=bool)
+    sq[1:7, 1:7] = True
+    mask, g = _plane(sq, (2.0, 0.75, 0.75))
+    d = axial_diameters(mask, g)
+    assert d is not None
+    assert np.allclose(d.long_endpoints_lps_mm, [(0.375, 0.375, 0.0), (4.875, 4.875, 0.0)], atol=1e-12)
+    bar = np.zeros((3, 8), dtype=bool)
+    bar[1, 1:7] = True
+    mask, g = _plane(bar)
+    d = axial_diameters(mask, g)
+    assert d is not None
+    length, start, stop = _brute_chord(mask, g, 0, d.long_endpoints_lps_mm)
+    assert d.short_mm == pytest.approx(length, abs=1e-9)
+    assert np.allclose(sorted(d.short_endpoints_lps_mm), sorted([tuple(start), tuple(stop)]), atol=1e-9)
+
+
+@pytest.mark.parametrize("cloud", ["sphere shell", "ellipsoid shell", "flat disc", "cube", "uniform"])
+def test_slab_search_matches_all_pairs(cloud: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 3-D slab search equals the all-pairs maximum on clouds whose farthest pair is not an
+    extreme pair along any of its directions (many near-diameters)."""
+    rng = np.random.default_rng(len(cloud))
+    u = rng.normal(size=(3000, 3))
+    u /= np.linalg.norm(u, axis=1)[:, None]
+    pts = {
+        "sphere shell": u * rng.uniform(19.0, 20.0, size=(3000, 1)),
+        "ellipsoid shell": u * np.array([20.0, 14.0, 6.0]),
+        "flat disc": np.column_stack([u[:, :2] / np.linalg.norm(u[:, :2], axis=1)[:, None] * 15.0, u[:, 2]]),
+        "cube": rng.integers(0, 2, size=(3000, 3)) * 10.0 + rng.normal(scale=0.3, size=(3000, 3)),
+        "uniform": rng.uniform(-5.0, 5.0, size=(3000, 3)) * np.array([1.0, 2.0, 0.5]),
+    }[cloud]
+    exhaustive = float(pdist(pts).max())
+    assert diameters._diameter(pts) == pytest.approx(exhaustive, abs=1e-9)  # 3000 points: slabs
+    monkeypatch.setattr(diameters, "_SLAB_SET", 10**9)
+    assert diameters._diameter(pts) == pytest.approx(exhaustive, abs=1e-9)
+
+
 # -- the synthetic patient ------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def patient() -> SyntheticPatient:
@@ -496,7 +767,7 @@ def test_non_binary_mask_is_refused() -> None:
     labels = np.zeros(g.shape, dtype=np.uint8)
     labels[1, 1, 1] = 2
     with pytest.raises(MaskError, match="only 0 and 1"):
-        max_3d_diameter_mm(labels, g)
+        max_3d_diameter_mm(labels, g)  # type: ignore[arg-type]
 
 
 def test_two_dimensional_mask_is_refused() -> None:

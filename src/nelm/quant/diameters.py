@@ -14,11 +14,12 @@ Conventions (see ``reference/response-criteria.md`` §4, and the docstring of ea
   Eur J Cancer 2009;45:228-247): per slice, the largest distance between two points of the
   slice's lesion region (its caliper diameter), found exactly as the largest pairwise distance
   between the pixel corners that can lie on the region's convex hull (on every horizontal
-  pixel-grid line, its leftmost and rightmost corner); the slice with the largest value is
-  reported (ties: the larger pixel count, then the lower slice index). Fragments of one lesion
-  on a slice are measured together (one caliper across all of them); RECIST's summing of the
-  fragments of a split lesion belongs to response assessment, not to this per-lesion
-  measurement.
+  pixel-grid line, its leftmost and rightmost corner, less those that are provably inside the
+  hull); the slice with the largest value is reported (ties: the larger pixel count, then the
+  lower slice index; of equally long corner pairs on that slice, the first in scan order: by
+  grid line, leftmost corner before rightmost). Fragments of one lesion on a slice are measured
+  together (one caliper across all of them); RECIST's summing of the fragments of a split lesion
+  belongs to response assessment, not to this per-lesion measurement.
 * **Axial short diameter**: on the same slice, the longest *chord* perpendicular to the long
   axis, a chord being a segment that lies inside the (closed) lesion region. This is the RECIST
   short axis of lymph nodes and the WHO perpendicular diameter (Miller et al., Cancer
@@ -27,11 +28,14 @@ Conventions (see ``reference/response-criteria.md`` §4, and the docstring of ea
 * **Maximum 3-D diameter**: the Feret diameter, i.e. the largest distance between two voxel
   corners (edge-to-edge), searched among the corners that can lie on the convex hull.
 * **Volume**: voxel count × voxel volume. No partial-volume correction.
+
+Every pruning step below is lossless (each docstring gives the argument); the tests compare the
+results with brute-force searches over all corners and all corner lines.
 """
 
 from __future__ import annotations
 
-import itertools
+import functools
 import logging
 import math
 from dataclasses import dataclass
@@ -40,7 +44,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 from scipy.spatial import ConvexHull
-from scipy.spatial.distance import cdist
+from scipy.spatial.distance import cdist, pdist
 
 from nelm.errors import GeometryError, MaskError
 from nelm.imaging.geometry import Geometry
@@ -64,15 +68,52 @@ MAX_AXIAL_TILT_DEG: Final[float] = 10.0
 
 # Two slice diameters closer than this (mm) are a tie.
 _TIE_TOLERANCE_MM: Final[float] = 1e-6
-# Tolerance (index units) for a point lying on a pixel edge.
-_EPS_INDEX: Final[float] = 1e-9
-# Point sets up to this size skip the convex hull (a pairwise search is cheaper).
-_SMALL_SET: Final[int] = 200
+# Two chords closer than this (mm) are a tie: the one on the line with the smallest position along
+# the long axis is reported, then the first along that line.
+_CHORD_TIE_MM: Final[float] = 1e-9
+# Margin (mm) added to every chord bound against floating-point rounding.
+_BOUND_MARGIN_MM: Final[float] = 1e-6
+# Pieces of a line up to this long (mm; where it crosses a grid corner) never break a chord.
+_EPS_PIECE_MM: Final[float] = 1e-12
+# Step components (index units per mm) up to this count as zero: the line runs along a grid line.
+_EPS_STEP: Final[float] = 1e-12
+# Point sets up to this size are searched pair by pair with numpy (no call overhead).
+_NUMPY_PAIRS: Final[int] = 64
+# 2-D point sets larger than this are first reduced to their convex hull vertices (qhull).
+_HULL_SET: Final[int] = 1500
+# 3-D point sets larger than this are searched with scipy's pdist (each pair once, but more call
+# overhead than cdist), and larger than _SLAB_SET by slabs (see _diameter).
+_PDIST_SET: Final[int] = 100
+_SLAB_SET: Final[int] = 800
+# Rows of a pairwise distance matrix computed at once.
+_PAIR_BLOCK: Final[int] = 2048
+# Unit directions (over a half sphere) of the slab search.
+_N_SLAB_DIRECTIONS: Final[int] = 48
 # Directions (in-plane, evenly spaced over 180°) whose widths bound each slice's caliper diameter:
-# width_max ≤ diameter ≤ width_max / cos(90° / n), within 2 % for n = 8.
-_N_DIRECTIONS: Final[int] = 8
-# Perpendicular lines examined per vectorised block in the chord search.
-_LINES_PER_BLOCK: Final[int] = 256
+# width_max ≤ diameter ≤ width_max / cos(90° / n), within 0.5 % for n = 16.
+_N_DIRECTIONS: Final[int] = 16
+_SLICE_DIRECTIONS: Final[npt.NDArray[np.float64]] = np.stack(
+    [
+        np.cos(np.arange(_N_DIRECTIONS) * (math.pi / _N_DIRECTIONS)),
+        np.sin(np.arange(_N_DIRECTIONS) * (math.pi / _N_DIRECTIONS)),
+    ]
+)
+_SLICE_BOUND: Final[float] = 1.0 / math.cos(math.pi / (2 * _N_DIRECTIONS))
+# Directions of the circumscribed polygon that bounds the chord on every perpendicular line:
+# θ_k = k·180°/n from the long axis, k = 1 … n - 1 (the long axis itself bounds no such line).
+_N_BOUND_DIRECTIONS: Final[int] = 16
+_BOUND_ANGLES: Final[npt.NDArray[np.float64]] = np.arange(1, _N_BOUND_DIRECTIONS, dtype=np.float64) * (
+    math.pi / _N_BOUND_DIRECTIONS
+)
+_BOUND_CS: Final[npt.NDArray[np.float64]] = np.stack([np.cos(_BOUND_ANGLES), np.sin(_BOUND_ANGLES)])
+_BOUND_COT: Final[npt.NDArray[np.float64]] = _BOUND_CS[0] / _BOUND_CS[1]
+_BOUND_CSC: Final[npt.NDArray[np.float64]] = 1.0 / _BOUND_CS[1]
+# Chord searches up to about this many (line, piece) pairs measure every line, without bounds.
+_SMALL_CHORD_WORK: Final[float] = 20000.0
+# Masks larger than this (voxels) are cropped to their foreground box first.
+_CROP_ABOVE: Final[int] = 1 << 20
+# Largest number of (line, piece) pairs measured in one vectorised block.
+_BLOCK_ELEMENTS: Final[int] = 1 << 18
 
 Point3 = tuple[float, float, float]
 
@@ -80,6 +121,29 @@ Point3 = tuple[float, float, float]
 def _point(p: npt.ArrayLike) -> Point3:
     a = np.asarray(p, dtype=float).reshape(3)
     return (float(a[0]), float(a[1]), float(a[2]))
+
+
+def _endpoints(name: str, pts: object) -> tuple[Point3, Point3]:
+    """Two finite 3-D points as tuples of floats; raise MaskError otherwise."""
+    if type(pts) is tuple and len(pts) == 2:
+        p, q = pts
+        if type(p) is tuple and type(q) is tuple and len(p) == 3 and len(q) == 3:
+            try:
+                a = (float(p[0]), float(p[1]), float(p[2]))
+                b = (float(q[0]), float(q[1]), float(q[2]))
+            except (TypeError, ValueError):
+                pass  # not numbers: the array path below reports it
+            else:
+                fin = math.isfinite
+                if fin(a[0]) and fin(a[1]) and fin(a[2]) and fin(b[0]) and fin(b[1]) and fin(b[2]):
+                    return a, b
+    try:
+        arr = np.asarray(pts, dtype=float)
+    except (TypeError, ValueError):
+        arr = np.empty(0)
+    if arr.shape != (2, 3) or not np.all(np.isfinite(arr)):
+        raise MaskError(f"{name}_endpoints_lps_mm must be two finite 3-D points, got {pts!r}")
+    return _point(arr[0]), _point(arr[1])
 
 
 @dataclass(frozen=True)
@@ -124,13 +188,11 @@ class AxialDiameters:
             ("long", self.long_endpoints_lps_mm, long_mm),
             ("short", self.short_endpoints_lps_mm, short_mm),
         ):
-            arr = np.asarray(pts, dtype=float)
-            if arr.shape != (2, 3) or not np.all(np.isfinite(arr)):
-                raise MaskError(f"{name}_endpoints_lps_mm must be two finite 3-D points, got {pts!r}")
-            dist = float(np.linalg.norm(arr[1] - arr[0]))
+            a, b = _endpoints(name, pts)
+            dist = math.dist(a, b)
             if abs(dist - length) > 1e-6 * max(1.0, length):
                 raise MaskError(f"{name} axis endpoints are {dist} mm apart, not {length} mm")
-            ends.append((_point(arr[0]), _point(arr[1])))
+            ends.append((a, b))
         object.__setattr__(self, "long_mm", long_mm)
         object.__setattr__(self, "short_mm", short_mm)
         object.__setattr__(self, "slice_index", int(self.slice_index))
@@ -163,14 +225,39 @@ def _require_mask(mask: npt.ArrayLike, geometry: Geometry) -> npt.NDArray[np.boo
     return np.asarray(arr != 0)
 
 
-def _axial_tilt_deg(geometry: Geometry) -> float:
-    """Largest angle between S and the slice axis or the normal of the row/column plane."""
-    d = geometry.directions
+@functools.lru_cache(maxsize=64)
+def _plane_frame(block: bytes) -> tuple[float, npt.NDArray[np.float64]]:
+    """Axial tilt (degrees) and in-plane matrix of a grid, from the bytes of its affine's 3×3 part.
+
+    The tilt is the largest angle between S and the slice axis or the normal of the row/column
+    plane. The matrix maps (row, column) index offsets to orthonormal in-plane mm coordinates.
+    Cached: the lesions of one grid share them.
+    """
+    a = np.frombuffer(block, dtype=np.float64).reshape(3, 3)
+    d = a / np.linalg.norm(a, axis=0)[None, :]
     u, v = d[:, 1], d[:, 2]
     normal = np.array([u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]])
     normal = normal / np.linalg.norm(normal)
     cos_min = min(abs(float(d[2, 0])), abs(float(normal[2])))
-    return math.degrees(math.acos(min(1.0, cos_min)))
+    u = a[:, 1].copy()
+    w = a[:, 2].copy()
+    nu = float(np.linalg.norm(u))
+    e1 = u / nu
+    w1 = float(w @ e1)
+    w2 = float(np.linalg.norm(w - w1 * e1))
+    to_mm = np.array([[nu, w1], [0.0, w2]])
+    to_mm.setflags(write=False)
+    return math.degrees(math.acos(min(1.0, cos_min))), to_mm
+
+
+def _axial_tilt_deg(geometry: Geometry) -> float:
+    """Largest angle between S and the slice axis or the normal of the row/column plane."""
+    return _plane_frame(np.ascontiguousarray(geometry.affine[:3, :3]).tobytes())[0]
+
+
+def _inplane_matrix(geometry: Geometry) -> npt.NDArray[np.float64]:
+    """2×2 matrix from (row, column) index offsets to orthonormal in-plane mm coordinates."""
+    return _plane_frame(np.ascontiguousarray(geometry.affine[:3, :3]).tobytes())[1]
 
 
 def _require_axial(geometry: Geometry, max_tilt_deg: float) -> None:
@@ -183,198 +270,325 @@ def _require_axial(geometry: Geometry, max_tilt_deg: float) -> None:
         )
 
 
-def _bbox(mask: npt.NDArray[np.bool_]) -> tuple[slice, slice, slice] | None:
-    """Tight bounding box of the True voxels, or None for an empty mask."""
-    k = np.flatnonzero(mask.any(axis=(1, 2)))
-    if k.size == 0:
+# -- candidate points ----------------------------------------------------------------------------
+def _tight(arr: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.bool_], tuple[int, int, int]] | None:
+    """The mask cropped to its foreground box (large masks only) and the crop's offset; None if empty.
+
+    Masks up to ``_CROP_ABOVE`` voxels are returned as they are (crops already, or cheap anyway);
+    larger ones are cropped first by three ``any`` reductions, so an uncropped lesion in a whole
+    image costs a few passes over the image instead of every row-wise search.
+    """
+    if arr.size <= _CROP_ABOVE:
+        return arr, (0, 0, 0)
+    ks = np.flatnonzero(arr.any(axis=(1, 2)))
+    if ks.size == 0:
         return None
-    r = np.flatnonzero(mask.any(axis=(0, 2)))
-    c = np.flatnonzero(mask.any(axis=(0, 1)))
-    return (
-        slice(int(k[0]), int(k[-1]) + 1),
-        slice(int(r[0]), int(r[-1]) + 1),
-        slice(int(c[0]), int(c[-1]) + 1),
-    )
+    rs = np.flatnonzero(arr.any(axis=(0, 2)))
+    cs = np.flatnonzero(arr.any(axis=(0, 1)))
+    k0, r0, c0 = int(ks[0]), int(rs[0]), int(cs[0])
+    return arr[k0 : int(ks[-1]) + 1, r0 : int(rs[-1]) + 1, c0 : int(cs[-1]) + 1], (k0, r0, c0)
 
 
-# -- geometry helpers ----------------------------------------------------------------------------
-def _inplane_matrix(geometry: Geometry) -> npt.NDArray[np.float64]:
-    """2×2 matrix from (row, column) index offsets to orthonormal in-plane mm coordinates."""
-    u = geometry.affine[:3, 1]
-    w = geometry.affine[:3, 2]
-    nu = float(np.linalg.norm(u))
-    e1 = u / nu
-    w1 = float(w @ e1)
-    w2 = float(np.linalg.norm(w - w1 * e1))
-    return np.array([[nu, w1], [0.0, w2]])
+def _first_last(
+    arr: npt.NDArray[np.bool_],
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
+    """First and last foreground column of every row ``(slice, row)``, and which rows have one."""
+    first = arr.argmax(axis=2)
+    has = (first > 0) | arr[:, :, 0]
+    last = (arr.shape[2] - 1) - arr[:, :, ::-1].argmax(axis=2)
+    return first, last, has
 
 
-def _grid_line_extremes(
-    crop: npt.NDArray[np.bool_],
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Leftmost and rightmost pixel-corner column on every horizontal grid line of every slice.
-
-    Grid line ``j`` of slice ``k`` is the row coordinate ``j - ½`` between rows ``j - 1`` and
-    ``j``; its corners belong to the pixels of those two rows. Returns two ``(K, R + 1)`` arrays
-    of column coordinates (``+inf``/``-inf`` where neither row has a pixel). Every pixel corner
-    of a slice lies on a segment between its line's two extremes, so these points span the
-    convex hull of all its pixel corners.
-    """
-    n_cols = crop.shape[2]
-    has = crop.any(axis=2)
-    first = np.where(has, crop.argmax(axis=2) - 0.5, np.inf)
-    last = np.where(has, n_cols - 0.5 - crop[:, :, ::-1].argmax(axis=2), -np.inf)
-    fp = np.full((first.shape[0], first.shape[1] + 2), np.inf)
-    fp[:, 1:-1] = first
-    lp = np.full(fp.shape, -np.inf)
-    lp[:, 1:-1] = last
-    return np.minimum(fp[:, :-1], fp[:, 1:]), np.maximum(lp[:, :-1], lp[:, 1:])
-
-
-def _extreme_points(
-    left: npt.NDArray[np.float64], right: npt.NDArray[np.float64]
-) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:
-    """Plane index and (row, column) coordinates of the finite line extremes, sorted by plane."""
-    kk, jj = np.nonzero(np.isfinite(left))
-    y = jj - 0.5
-    pts = np.stack([np.stack([y, left[kk, jj]], axis=1), np.stack([y, right[kk, jj]], axis=1)], axis=1)
-    return np.repeat(kk, 2), pts.reshape(-1, 2)
-
-
-def _split(kk: npt.NDArray[np.intp]) -> list[tuple[int, int, int]]:
-    """(plane, start, stop) runs of a sorted plane-index array."""
-    bounds = np.flatnonzero(np.diff(kk)) + 1
-    starts = np.concatenate([[0], bounds]).astype(int)
-    stops = np.concatenate([bounds, [kk.size]]).astype(int)
-    return [(int(kk[a]), int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
-
-
-def _direction_set(dim: int) -> npt.NDArray[np.float64]:
-    """Unit directions used to find well-separated points: 8 in 2-D, 13 in 3-D (axes, diagonals)."""
-    if dim == 2:
-        ang = np.arange(_N_DIRECTIONS) * (math.pi / _N_DIRECTIONS)
-        return np.stack([np.cos(ang), np.sin(ang)], axis=1)
-    v = np.array([p for p in itertools.product((-1, 0, 1), repeat=3) if p > (0, 0, 0)], dtype=float)
-    return np.asarray(v / np.linalg.norm(v, axis=1)[:, None])
-
-
-def _farthest_pair(points: npt.NDArray[np.float64]) -> tuple[int, int, float]:
-    """Indices of the two points farthest apart and their distance, exactly.
-
-    Small sets: all pairs (``scipy.spatial.distance.cdist``). Larger sets are pruned first
-    without loss: the extreme points along a few directions give a pair of length ``D0 ≤ D``;
-    with ``c`` the bounding-box centre and ``R`` the largest ``|p - c|``, an endpoint ``p`` of
-    the farthest pair satisfies ``D ≤ |p - c| + R``, so points with ``|p - c| < D0 - R`` are
-    dropped; if many remain, only their convex hull vertices are kept.
-    """
-    idx = np.arange(len(points))
-    if len(points) > _SMALL_SET:
-        proj = points @ _direction_set(points.shape[1]).T
-        ext = np.unique(np.concatenate([proj.argmax(axis=0), proj.argmin(axis=0)]))
-        d0 = math.sqrt(float(cdist(points[ext], points[ext], "sqeuclidean").max()))
-        centre = 0.5 * (points.min(axis=0) + points.max(axis=0))
-        r = np.linalg.norm(points - centre, axis=1)
-        idx = np.flatnonzero(r >= d0 - float(r.max()) - 1e-9)
-        if len(idx) > 8 * _SMALL_SET:
-            idx = idx[ConvexHull(points[idx]).vertices]
-    sub = points[idx]
-    n = len(sub)
-    best, i, j = -1.0, 0, 0
-    for a in range(0, n, 2048):
-        d2 = cdist(sub[a : a + 2048], sub, "sqeuclidean")
-        bi, bj = divmod(int(np.argmax(d2)), n)
-        if d2[bi, bj] > best:
-            best, i, j = float(d2[bi, bj]), a + bi, bj
-    return int(idx[i]), int(idx[j]), float(np.linalg.norm(sub[i] - sub[j]))
-
-
-# -- the chord search ----------------------------------------------------------------------------
-def _padded(region: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
-    """The region with a one-pixel background border."""
-    out = np.zeros((region.shape[0] + 2, region.shape[1] + 2), dtype=bool)
-    out[1:-1, 1:-1] = region
+def _filled(shape: tuple[int, ...]) -> npt.NDArray[np.float64]:
+    out = np.empty(shape)
+    out.fill(np.inf)
     return out
 
 
-def _turning_corners(region: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
-    """(row, column) index coordinates of the corners where the region's boundary turns.
+def _hull_candidates(
+    ext: npt.NDArray[np.float64], axes: tuple[tuple[int, int], ...], pad0: int
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:
+    """Line extremes that may be vertices of the convex hull (a lossless pruning).
 
-    A corner is shared by four pixels; the boundary turns there when one or three of them are
-    foreground, or two diagonal ones (a saddle). Corners on a straight stretch of boundary, and
-    corners inside or outside the region, cannot change the chord structure.
+    ``ext[a, b, s]`` (padded with ``+inf`` by ``pad0`` along axis 0 and by one along axis 1) is
+    the leftmost corner column on the grid line ``(a, b)`` for ``s = 0`` and minus the rightmost
+    one for ``s = 1`` (a mirror image), ``+inf`` where the line holds no corner; the lines are
+    equally spaced along ``a`` and ``b``. For each ``(da, db)`` of ``axes`` the point
+    ``P = (a, b, x)`` is compared with the extremes ``(a ∓ da, b ∓ db, x∓)`` of its neighbour
+    lines, whose midpoint is ``(a, b, (x₋ + x₊)/2)``: if ``x ≥ (x₋ + x₊)/2``, ``P`` lies on the
+    segment from that midpoint to the other extreme of its own line, so it is a convex
+    combination of three other candidates and no vertex of their convex hull. Hull vertices
+    survive every test, so dropping all flagged points at once leaves the convex hull (hence its
+    farthest pairs and widths) unchanged. Empty lines are dropped; an empty neighbour drops
+    nothing.
+
+    Returns the flat indices of the survivors in the unpadded array (in scan order) and twice
+    the unpadded array (contiguous).
     """
-    p = _padded(region)
+    n0 = ext.shape[0] - 2 * pad0
+    n1 = ext.shape[1] - 2
+    inner = ext[pad0 : pad0 + n0, 1 : 1 + n1]
+    twice = inner + inner
+    keep: npt.NDArray[np.bool_] | None = None
+    for da, db in axes:
+        lo = ext[pad0 - da : pad0 - da + n0, 1 - db : 1 - db + n1]
+        hi = ext[pad0 + da : pad0 + da + n0, 1 + db : 1 + db + n1]
+        ok = twice < lo + hi
+        if keep is None:
+            keep = ok
+        else:
+            keep &= ok
+    assert keep is not None
+    return keep.reshape(-1).nonzero()[0], twice
+
+
+def _squared_distances(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """All squared distances between the rows of ``a`` and ``b`` (the values of scipy's cdist)."""
+    if len(a) > _NUMPY_PAIRS or len(b) > _NUMPY_PAIRS:
+        out: npt.NDArray[np.float64] = cdist(a, b, "sqeuclidean")
+        return out
+    d = a[:, None, 0] - b[None, :, 0]
+    d2 = d * d
+    for k in range(1, a.shape[1]):
+        d = a[:, None, k] - b[None, :, k]
+        d2 += d * d
+    return d2
+
+
+def _farthest_pair(points: npt.NDArray[np.float64]) -> tuple[int, int, float]:
+    """Indices ``i < j`` of the two points farthest apart and their distance, exactly.
+
+    All pairs, in blocks of rows; of equally distant pairs the first in the points' order wins.
+    Sets larger than ``_HULL_SET`` are first reduced to their convex hull vertices
+    (``scipy.spatial.ConvexHull``), kept in their order: every farthest pair is a pair of hull
+    vertices (a point inside the hull, or inside one of its edges or facets, is strictly closer
+    to any point than one of the vertices spanning it, the squared distance being strictly
+    convex), so no farthest pair is lost and the tie rule holds.
+    """
+    idx = None
+    if len(points) > _HULL_SET:
+        try:
+            idx = np.sort(ConvexHull(points).vertices)
+        except Exception:  # a flat set (qhull refuses it): search all pairs
+            logger.debug("no convex hull for %d points; all pairs searched", len(points))
+    sub = points if idx is None else points[idx]
+    n = len(sub)
+    best, i, j = -1.0, 0, 0
+    for a in range(0, n, _PAIR_BLOCK):
+        d2 = _squared_distances(sub[a : a + _PAIR_BLOCK], sub)
+        at = int(d2.argmax())
+        if d2.flat[at] > best:
+            bi, j = divmod(at, n)
+            best, i = float(d2.flat[at]), a + bi
+    i, j = min(i, j), max(i, j)
+    if idx is not None:
+        i, j = int(idx[i]), int(idx[j])
+    return i, j, math.sqrt(best)
+
+
+@functools.cache
+def _slab_directions() -> tuple[npt.NDArray[np.float64], float]:
+    """Unit directions ``V`` (``(3, n)``, a Fibonacci half sphere) and a certified ``c``.
+
+    Every unit vector ``u`` has ``max_{v ∈ ±V} u·v ≥ c``, where ``c`` is the smallest distance
+    from the origin to a facet plane of the convex hull of ``±V``:
+    the ray along ``u`` leaves the hull through a facet at ``x = Σ λ_i v_i`` (a convex
+    combination of the facet's vertices) with ``|x| ≥ c``, and ``max_i u·v_i ≥ Σ λ_i u·v_i =
+    u·x = |x|``.
+    """
+    k = np.arange(_N_SLAB_DIRECTIONS) + 0.5
+    z = k / _N_SLAB_DIRECTIONS
+    phi = k * (math.pi * (3.0 - math.sqrt(5.0)))
+    r = np.sqrt(1.0 - z * z)
+    v = np.stack([r * np.cos(phi), r * np.sin(phi), z])
+    hull = ConvexHull(np.vstack([v.T, -v.T]))
+    return v, float(-hull.equations[:, 3].max()) - 1e-9
+
+
+def _diameter(points: npt.NDArray[np.float64]) -> float:
+    """Largest distance between two of the (at least two) points, exactly.
+
+    All pairs for up to ``_SLAB_SET`` points. Larger sets: take directions ``v`` such that every
+    unit vector ``u`` has some ``±v`` with ``u·v ≥ c`` (:func:`_slab_directions`). For a
+    farthest pair ``p, q`` (length ``D``, ``u = (p - q)/D``, ``u·v ≥ c``): ``p·v - q·v ≥ D·c``,
+    and as every point lies within ``D`` of ``q`` and of ``p``, ``max x·v ≤ q·v + D`` and
+    ``min x·v ≥ p·v - D``. So ``p`` lies in the top slab ``x·v ≥ max(max x·v - D⁺(1 - c),
+    min x·v + D₀·c)`` and ``q`` in the mirrored bottom slab, where ``D₀ ≤ D ≤ D⁺`` (``D₀``
+    from the extreme points along each ``v``, ``D⁺`` = largest width / ``c``), and ``v`` holds the
+    pair only if its width reaches ``D₀·c``. Only top × bottom pairs of those directions are
+    compared.
+    """
+    n = len(points)
+    if n <= _PDIST_SET:
+        d2 = _squared_distances(points, points)
+        return math.sqrt(float(d2.flat[d2.argmax()]))
+    if n <= _SLAB_SET:
+        d2 = pdist(points, "sqeuclidean")
+        return math.sqrt(float(d2[d2.argmax()]))
+    v, c = _slab_directions()
+    proj = points @ v
+    hi, lo = np.maximum.reduce(proj, axis=0), np.minimum.reduce(proj, axis=0)
+    gap = points[proj.argmax(axis=0)] - points[proj.argmin(axis=0)]
+    best = float(np.einsum("ij,ij->i", gap, gap).max())
+    d0c = math.sqrt(best) * c
+    width = hi - lo
+    slack = float(width.max()) / c * (1.0 - c)
+    tol = 1e-9 * (1.0 + float(width.max()))
+    top = proj >= np.maximum(hi - slack, lo + d0c) - tol
+    bottom = proj <= np.minimum(lo + slack, hi - d0c) + tol
+    for k in (width >= d0c - tol).nonzero()[0].tolist():
+        a, b = points[top[:, k]], points[bottom[:, k]]
+        for start in range(0, len(a), _PAIR_BLOCK):
+            d2 = _squared_distances(a[start : start + _PAIR_BLOCK], b)
+            best = max(best, float(d2.flat[d2.argmax()]))
+    return math.sqrt(best)
+
+
+# -- the chord search ----------------------------------------------------------------------------
+def _turning_corners(
+    padded: npt.NDArray[np.bool_], top: int, left: int, n_rows: int, n_cols: int
+) -> npt.NDArray[np.intp]:
+    """Flat indices (row-major over the ``(rows + 1) × (columns + 1)`` corners) where the boundary turns.
+
+    ``padded[top : top + n_rows, left : left + n_cols]`` is the region, with background around.
+    Corner ``(i, j)`` lies at row, column ``i - ½, j - ½`` and is shared by four pixels; the
+    boundary turns there when one or three of them are foreground, or two diagonal ones (a
+    saddle). Corners on a straight stretch of boundary, and corners inside or outside the region,
+    cannot change the chord structure.
+    """
+    p = padded[top - 1 : top + n_rows + 1, left - 1 : left + n_cols + 1]
     a, b, c, d = p[:-1, :-1], p[1:, :-1], p[:-1, 1:], p[1:, 1:]
-    count = a.astype(np.int8) + b + c + d
-    turning = (count == 1) | (count == 3) | ((count == 2) & (a == d))
-    ii, jj = np.nonzero(turning)
-    return np.stack([ii - 0.5, jj - 0.5], axis=1)
+    ad = a ^ d
+    bc = b ^ c
+    # an odd number of foreground pixels, or a == d ≠ b == c
+    return ((ad ^ bc) | ((a ^ b) > (ad | bc))).reshape(-1).nonzero()[0]
 
 
 def _longest_chord(
     region: npt.NDArray[np.bool_],
     to_mm: npt.NDArray[np.float64],
-    long_dir_mm: npt.NDArray[np.float64],
-) -> tuple[float, npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    long_dir_mm: tuple[float, float],
+    hull_mm: npt.NDArray[np.float64],
+) -> tuple[float, tuple[float, float], tuple[float, float]]:
     """Longest segment inside the closed pixel region perpendicular to ``long_dir_mm``.
 
-    Returns the length (mm) and the two endpoints as (row, column) index coordinates.
-    See :func:`axial_diameters` for the algorithm and why it is exact.
+    ``hull_mm``: points (mm, from the same origin as the region's index coordinates) whose convex
+    hull holds the region. Returns the length (mm) and the two endpoints as (row, column) index
+    coordinates. See :func:`axial_diameters` for the algorithm and why it is exact.
     """
     n_rows, n_cols = region.shape
-    padded = _padded(region)
-    normal_mm = np.array([-long_dir_mm[1], long_dir_mm[0]])
-    step = np.linalg.solve(to_mm, normal_mm)  # index offset per mm along the perpendicular
-    corners = _turning_corners(region)
-    t = (corners @ to_mm.T) @ long_dir_mm
-    _, keep = np.unique(np.round(t * 1e7), return_index=True)
-    origins = corners[keep]
-    grid = (np.arange(n_rows + 1) - 0.5, np.arange(n_cols + 1) - 0.5)
-    limits = ((-0.5, n_rows - 0.5), (-0.5, n_cols - 0.5))
-    best_len, best_a, best_b = -1.0, origins[0], origins[0]
-    for start in range(0, len(origins), _LINES_PER_BLOCK):
-        q = origins[start : start + _LINES_PER_BLOCK]
-        s_lo = np.full(len(q), -np.inf)
-        s_hi = np.full(len(q), np.inf)
-        cuts = []
-        for axis in (0, 1):
-            if abs(step[axis]) <= 1e-12:
-                continue
-            lo, hi = limits[axis]
-            s1 = (lo - q[:, axis]) / step[axis]
-            s2 = (hi - q[:, axis]) / step[axis]
-            s_lo = np.maximum(s_lo, np.minimum(s1, s2))
-            s_hi = np.minimum(s_hi, np.maximum(s1, s2))
-            cuts.append((grid[axis][None, :] - q[:, axis : axis + 1]) / step[axis])
-        s = np.concatenate([s_lo[:, None], s_hi[:, None], *cuts], axis=1)
-        s = np.minimum(np.maximum(s, s_lo[:, None]), s_hi[:, None])
-        s.sort(axis=1)
-        length = np.diff(s, axis=1)
-        mid = 0.5 * (s[:, 1:] + s[:, :-1])
-        mr = q[:, 0:1] + mid * step[0]
-        mc = q[:, 1:2] + mid * step[1]
-        # padded index of the pixel holding each midpoint (midpoints lie in [-½, n - ½]); a piece
-        # lies on a grid line only when the line runs along it (a zero step component), and
-        # then the pixels on both sides count
-        r_idx = np.minimum(np.maximum(np.ceil(mr + (0.5 - _EPS_INDEX)).astype(np.intp), 0), n_rows + 1)
-        c_idx = np.minimum(np.maximum(np.ceil(mc + (0.5 - _EPS_INDEX)).astype(np.intp), 0), n_cols + 1)
-        inside = padded[r_idx, c_idx]
-        if abs(step[0]) <= 1e-12:
-            inside |= padded[np.minimum(r_idx + 1, n_rows + 1), c_idx]
-        if abs(step[1]) <= 1e-12:
-            inside |= padded[r_idx, np.minimum(c_idx + 1, n_cols + 1)]
-        breaks = ~inside & (length > 1e-12)
-        covered = np.cumsum(np.where(inside, length, 0.0), axis=1)
-        reset = np.maximum.accumulate(np.where(breaks, covered, 0.0), axis=1)
-        run = covered - reset
-        flat = int(np.argmax(run))
-        li, pi = divmod(flat, run.shape[1])
-        if run[li, pi] > best_len + 1e-12:
-            best_len = float(run[li, pi])
-            s_end = s[li, pi + 1]
-            best_a = q[li] + (s_end - best_len) * step
-            best_b = q[li] + s_end * step
-    return best_len, best_a, best_b
+    e0, e1 = long_dir_mm
+    (m00, m01), (m10, m11) = to_mm.tolist()
+    det = m00 * m11 - m01 * m10
+    # the index step per mm along the normal n = (-e1, e0): to_mm⁻¹ n
+    a_raw = (-m11 * e1 - m01 * e0) / det
+    b_raw = (m10 * e1 + m00 * e0) / det
+    a_step = 0.0 if abs(a_raw) <= _EPS_STEP else a_raw
+    b_step = 0.0 if abs(b_raw) <= _EPS_STEP else b_raw
+    # the region inside a background margin that every walk below stays within
+    pad_r, pad_c = n_rows + 2, n_cols + 2
+    width = n_cols + 2 * pad_c
+    big = np.zeros((n_rows + 2 * pad_r, width), dtype=bool)
+    big[pad_r : pad_r + n_rows, pad_c : pad_c + n_cols] = region
+    corner = _turning_corners(big, pad_r, pad_c, n_rows, n_cols)
+    ci, cj = np.divmod(corner, n_cols + 1)
+    # position along the long axis of the corner (i - ½, j - ½), i.e. of the line x·e = t through it
+    ta, tb = m00 * e0 + m10 * e1, m01 * e0 + m11 * e1
+    # From a corner, the line crosses row grid lines at σ = ±m/|a| and column grid lines at
+    # ±m/|b| (m = 1, 2, …; σ in mm along n, (a, b) the index step per mm), whatever the corner:
+    # one pattern of pieces serves every line. It reaches ±limit: past the region's box
+    # (m = rows + 1 or columns + 1), or past the polygon below.
+    abs_a, abs_b = abs(a_step), abs(b_step)
+    limit = min((n_rows + 1) / abs_a if abs_a else math.inf, (n_cols + 1) / abs_b if abs_b else math.inf)
+    bound = None
+    if len(corner) * limit * (abs_a + abs_b) > _SMALL_CHORD_WORK:
+        # The region's part of the line lies in the circumscribed polygon {lo_k ≤ x·d_k ≤ hi_k},
+        # d_k = cos θ_k·e + sin θ_k·n (0 < θ_k < π): on the line x·e = t, σ = x·n lies in
+        # [max_k (lo_k - t cos θ_k)/sin θ_k, min_k (hi_k - t cos θ_k)/sin θ_k], whose length
+        # bounds every chord of the line.
+        proj = hull_mm @ (np.array([[e0, -e1], [e1, e0]]) @ _BOUND_CS)
+        tc = np.multiply.outer(ci * ta + cj * tb - 0.5 * (ta + tb), _BOUND_COT)
+        bound = np.minimum.reduce(np.maximum.reduce(proj, axis=0) * _BOUND_CSC - tc, axis=1)
+        bound -= np.maximum.reduce(np.minimum.reduce(proj, axis=0) * _BOUND_CSC - tc, axis=1)
+        bound += _BOUND_MARGIN_MM
+        reach = float(bound[bound.argmax()])
+        limit = min(limit, reach)
+    if abs_a and abs_b:
+        stop = np.concatenate(
+            [
+                np.arange(1.0, min(n_rows + 1, int(limit * abs_a) + 1) + 1.0) / abs_a,
+                np.arange(1.0, min(n_cols + 1, int(limit * abs_b) + 1) + 1.0) / abs_b,
+            ]
+        )
+        stop.sort()
+    elif abs_a:
+        stop = np.arange(1.0, min(n_rows + 1, int(limit * abs_a) + 1) + 1.0) / abs_a
+    else:
+        stop = np.arange(1.0, min(n_cols + 1, int(limit * abs_b) + 1) + 1.0) / abs_b
+    stop = stop[: int(stop.searchsorted(limit)) + 1]  # pieces [start, stop] from 0 to past limit
+    start = np.concatenate([[0.0], stop[:-1]])
+    # The pixel (i + Δi, j + Δj) holds a piece, Δ = ⌊σ·(a, b)⌋ at its middle σ; pieces at -σ
+    # (walking backwards) come first. A line along a grid line touches the pixels on both sides
+    # of it, whose union is looked up instead (closed squares).
+    if a_step == 0.0:
+        big[1:] |= big[:-1].copy()
+    if b_step == 0.0:
+        big[:, 1:] |= big[:, :-1].copy()
+    mid = start + stop
+    offset = (
+        np.floor(np.multiply.outer(np.concatenate([-mid, mid]), (0.5 * a_step, 0.5 * b_step))) @ (width, 1.0)
+    ).astype(np.intp)
+    flat = big.reshape(-1)
+    # an outside piece breaks a chord unless it is a point (where the line crosses a grid corner)
+    breakable = stop - start > _EPS_PIECE_MM
+    n_pieces = len(stop)
+    base = ci * width + cj + (pad_r * width + pad_c)
+
+    def measure(at: npt.NDArray[np.intp] | None) -> npt.NDArray[np.float64]:
+        """How far the chord through each corner reaches backwards and forwards (``(n, 2)``, mm).
+
+        Both walks leave the region (past its box, or past the polygon by the margin) through an
+        outside piece longer than ``_EPS_PIECE_MM``, so the first break on each side exists.
+        """
+        where = base[:, None] if at is None else base[at, None]
+        chunk = max(1, _BLOCK_ELEMENTS // (2 * n_pieces))
+        if len(where) > chunk:
+            return np.concatenate([measure_at(where[i : i + chunk]) for i in range(0, len(where), chunk)])
+        return measure_at(where)
+
+    def measure_at(where: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
+        inside = flat[where + offset].reshape(len(where), 2, n_pieces)
+        out: npt.NDArray[np.float64] = start[(breakable > inside).argmax(axis=2)]
+        return out
+
+    lines = None
+    if bound is None:
+        ends = measure(None)
+    else:
+        # First every line whose bound is within a pixel diagonal of the largest (the longest
+        # chord is almost always among them), then all others whose bound still reaches a tie.
+        lines = (bound >= reach - math.hypot(m00 + m01, m10 + m11)).nonzero()[0]
+        ends = measure(lines)
+        bound[lines] = -np.inf
+        length = ends[:, 0] + ends[:, 1]
+        more = (bound >= float(length[length.argmax()]) - _CHORD_TIE_MM).nonzero()[0]
+        if more.size:
+            lines = np.concatenate([lines, more])
+            ends = np.concatenate([ends, measure(more)])
+    length = ends[:, 0] + ends[:, 1]
+    pick = int(length.argmax())
+    tied = (length >= float(length[pick]) - _CHORD_TIE_MM).nonzero()[0]
+    if len(tied) > 1:
+        # of tied chords the one on the line with the smallest t (to 0.1 nm), then the first along it
+        at = tied if lines is None else lines[tied]
+        ii, jj = ci[at], cj[at]
+        key = np.rint(ii * (ta * 1e7) + jj * (tb * 1e7) - 0.5e7 * (ta + tb))
+        first = ii * (m10 * e0 - m00 * e1) + jj * (m11 * e0 - m01 * e1) - ends[tied, 0]
+        pick = int(tied[np.lexsort((first, key))[0]])
+    k = pick if lines is None else int(lines[pick])
+    qi, qj = float(ci[k]) - 0.5, float(cj[k]) - 0.5
+    b, f = ends[pick].tolist()
+    return f + b, (qi - b * a_raw, qj - b * b_raw), (qi + f * a_raw, qj + f * b_raw)
 
 
 # -- public measurements -------------------------------------------------------------------------
@@ -414,23 +628,33 @@ def axial_diameters(
     *Long axis (exact).* The caliper diameter of a slice is the largest distance between two
     vertices of the convex hull of its pixel corners. Every corner lies on a horizontal grid
     line between the leftmost and the rightmost corner of that line, so those two points per
-    line span the hull (2·(rows + 1) candidates instead of 4 per pixel). The slice widths along 8
-    directions 22.5° apart bound each slice's diameter within ``[w, w / cos 11.25°]``; slices are
-    searched in decreasing order of the upper bound and the search stops once no remaining slice
-    can reach the best value. Within a slice the farthest pair is found by
-    ``scipy.spatial.distance.cdist`` after a lossless pruning (and ``scipy.spatial.ConvexHull``
-    for large sets), see ``_farthest_pair``. No search over all surface points.
+    line span the hull; of them, a point at or beyond the midpoint of the same-side extremes of
+    the two neighbouring lines is inside the hull and is dropped (``_hull_candidates``). The
+    slice widths along 16 directions 11.25° apart bound each slice's diameter within
+    ``[w, w / cos 5.625°]``; slices are searched in decreasing order of the upper bound and the
+    search stops once no remaining slice can reach the best value (with few candidates in all,
+    the pairs of every slice are compared at once instead). Within a slice all pairs of the
+    remaining points are compared (qhull first for very large sets); of equally long pairs the
+    first in scan order wins. No search over all surface points.
 
     *Short axis (exact for the pixel region).* Along a line perpendicular to the long axis, the
     region (the closed union of pixel squares) is cut into pieces by the pixel grid lines; a
-    piece is inside when a pixel whose closed square contains it is foreground. The longest run
-    of consecutive inside pieces is the longest chord on that line. As the line slides along the
-    long axis, each chord endpoint moves linearly along a straight stretch of boundary, so the
-    chord length is piecewise linear (and upper semicontinuous: a closed region) with breaks only
-    where the line meets a corner at which the boundary turns; its maximum is therefore reached
-    on a line through such a corner, and only those lines are examined. A chord may run along a
-    pixel edge or pass through a corner shared by two diagonal pixels (closed squares, the
-    in-plane analogue of 26-connectivity).
+    piece is inside when a pixel whose closed square contains it is foreground, and a chord is a
+    run of inside pieces (a point-sized piece where the line crosses a grid corner never breaks
+    it). As the line slides along the long axis, each chord endpoint moves linearly along a
+    straight stretch of boundary, so the length of a chord is piecewise linear in the line's
+    position, with breaks only where an endpoint reaches a corner at which the boundary turns or
+    such a corner touches the chord (joining or cutting it; the length is upper semicontinuous,
+    the region being closed). A longest chord therefore contains a turning corner, as an
+    endpoint or inside, and it is found as the longest chord through one of them: from each
+    turning corner the line is walked both ways until its first outside piece. All lines share
+    one pattern of pieces relative to their corner, so this is one vectorised lookup. For larger
+    regions each line is first bounded by its intersection with a polygon circumscribed about
+    the slice's hull (15 supporting directions); lines within a pixel diagonal of the largest
+    bound are walked, then every other line whose bound can still reach the longest chord found.
+    Ties (within 10⁻⁹ mm): the line with the smallest position along the long axis, then the
+    first chord along it. A chord may run along a pixel edge or pass through a corner shared by two
+    diagonal pixels (closed squares, the in-plane analogue of 26-connectivity).
 
     *Accuracy against the continuous object.* For a lesion rasterised by pixel-centre inclusion,
     every pixel corner lies within half a pixel diagonal δ of a centre inside the object, so the
@@ -440,49 +664,107 @@ def axial_diameters(
     between ``(1 - δ/B)`` and ``(1 + δ/B)`` times the ellipse, which bounds the perpendicular chord
     to within that factor of the ellipse's chord (≈ ±2δ for a chord near the minor axis).
     """
-    arr = _require_mask(mask, geometry)
+    full = _require_mask(mask, geometry)
     _require_axial(geometry, max_tilt_deg)
-    box = _bbox(arr)
-    if box is None:
+    cropped = _tight(full)
+    if cropped is None:
         return None
-    crop = arr[box]
+    arr, (k_off, r_off, c_off) = cropped
+    first, last, has = _first_last(arr)
+    slices = np.logical_or.reduce(has, axis=1).nonzero()[0]
+    if slices.size == 0:
+        return None
+    rows_used = np.logical_or.reduce(has, axis=0).nonzero()[0]
+    k0, r0 = int(slices[0]), int(rows_used[0])
+    box = (slice(k0, int(slices[-1]) + 1), slice(r0, int(rows_used[-1]) + 1))
+    n_k, n_r = box[0].stop - k0, box[1].stop - r0
+    # leftmost pixel column, and minus the rightmost one, of every row; then the same for the
+    # corners on every horizontal grid line j (row coordinate j - ½, between rows j - 1 and j)
+    rows = _filled((n_k, n_r + 2, 2))
+    inner = rows[:, 1:-1]
+    inner[:, :, 0] = first[box]
+    np.negative(last[box], out=inner[:, :, 1])
+    inner[~has[box]] = np.inf
+    c0 = int(np.minimum.reduce(inner[:, :, 0], axis=None))  # the box's first column
+    c1 = 1 - int(np.minimum.reduce(inner[:, :, 1], axis=None))
+    ext = _filled((n_k, n_r + 3, 2))
+    np.minimum(rows[:, :-1], rows[:, 1:], out=ext[:, 1:-1])
+    # candidates by slice, then grid line, leftmost before rightmost
+    flat, twice = _hull_candidates(ext, ((0, 1),), 0)
+    # corner columns relative to the box: c - ½ - c0 (leftmost), c + ½ - c0 (rightmost)
+    twice[:, :, 0] -= 1.0 + 2.0 * c0
+    twice[:, :, 1] -= 1.0 - 2.0 * c0
+    twice[:, :, 1] *= -0.5
+    twice[:, :, 0] *= 0.5
+    kk, jj = np.divmod(flat >> 1, n_r + 1)
+    pts = np.empty((len(flat), 2))
+    np.subtract(jj, 0.5, out=pts[:, 0])
+    pts[:, 1] = twice.reshape(-1)[flat]
     to_mm = _inplane_matrix(geometry)
-    areas = crop.sum(axis=(1, 2))
-    kk, pts = _extreme_points(*_grid_line_extremes(crop))
     pts_mm = pts @ to_mm.T
-    # width of every slice along evenly spaced directions: bounds of its caliper diameter
-    ang = np.arange(_N_DIRECTIONS) * (math.pi / _N_DIRECTIONS)
-    proj = pts_mm @ np.stack([np.cos(ang), np.sin(ang)])
-    runs = _split(kk)
-    starts = np.array([a for _, a, _ in runs])
-    width = (np.maximum.reduceat(proj, starts, axis=0) - np.minimum.reduceat(proj, starts, axis=0)).max(
-        axis=1
-    )
-    upper = width / math.cos(math.pi / (2 * _N_DIRECTIONS))
-    best = -1.0
-    per_slice: list[tuple[int, float, npt.NDArray[np.float64], npt.NDArray[np.float64]]] = []
-    for n in np.argsort(-upper, kind="stable"):
-        if upper[n] < best - _TIE_TOLERANCE_MM:
-            break  # no remaining slice can reach the longest diameter found
-        k, a, b = runs[n]
-        i, j, dist = _farthest_pair(pts_mm[a:b])
-        per_slice.append((k, dist, pts[a + i], pts[a + j]))
-        best = max(best, dist)
+    new_slice = np.empty(len(kk), dtype=bool)
+    new_slice[0] = True
+    np.not_equal(kk[1:], kk[:-1], out=new_slice[1:])
+    starts = new_slice.nonzero()[0]
+    bounds = [*starts.tolist(), len(kk)]
+    # (slice, diameter, its two points, the slice's points) of every slice searched
+    per_slice: list[tuple[int, float, int, int, int, int]] = []
+    order: list[tuple[int, float]] = []  # slices to search, with an upper bound of their diameter
+    if len(kk) <= _NUMPY_PAIRS:
+        # few candidates: all pairs within each slice at once; unless another slice comes within
+        # the tie tolerance, the slice of the longest pair is the one
+        d2 = _squared_distances(pts_mm, pts_mm)
+        d2[kk[:, None] != kk[None, :]] = -1.0
+        at = int(d2.argmax())
+        i, j = divmod(at, len(kk))  # i < j: the first maximum of a symmetric matrix
+        best = math.sqrt(float(d2.flat[at]))
+        reach = max(best - _TIE_TOLERANCE_MM, 0.0) ** 2 * (1.0 - 1e-12)
+        near = (np.maximum.reduce(d2, axis=1) >= reach).nonzero()[0]
+        if bool((kk[near] == kk[i]).all()):
+            n = int(starts.searchsorted(i, side="right")) - 1
+            per_slice.append((int(kk[i]), best, i, j, bounds[n], bounds[n + 1]))
+        else:
+            order = [(n, math.inf) for n in range(len(starts))]
+    else:
+        # width of every slice along evenly spaced directions: bounds of its caliper diameter
+        proj = pts_mm @ _SLICE_DIRECTIONS
+        upper = np.maximum.reduce(
+            np.maximum.reduceat(proj, starts, axis=0) - np.minimum.reduceat(proj, starts, axis=0), axis=1
+        )
+        order = sorted(enumerate((upper * _SLICE_BOUND).tolist()), key=lambda s: -s[1])
+    if order:
+        best = -1.0
+        for n, up in order:
+            if up < best - _TIE_TOLERANCE_MM:
+                break  # no remaining slice can reach the longest diameter found
+            a, b = bounds[n], bounds[n + 1]
+            i, j, dist = _farthest_pair(pts_mm[a:b])
+            per_slice.append((int(kk[a]), dist, a + i, a + j, a, b))
+            best = max(best, dist)
     tied = [s for s in per_slice if s[1] >= best - _TIE_TOLERANCE_MM]
-    k, long_mm, a_rc, b_rc = max(tied, key=lambda s: (int(areas[s[0]]), -s[0]))
-    long_vec = (b_rc - a_rc) @ to_mm.T
-    short_mm, c_rc, d_rc = _longest_chord(crop[k], to_mm, long_vec / np.linalg.norm(long_vec))
-    offset = np.array([box[0].start + k, box[1].start, box[2].start], dtype=float)
-
-    def world(rc: npt.NDArray[np.float64]) -> Point3:
-        return _point(geometry.index_to_world(offset + np.array([0.0, rc[0], rc[1]])))
-
+    if len(tied) > 1:  # the larger pixel count, then the lower slice index
+        tied.sort(key=lambda s: (-int(np.count_nonzero(arr[k0 + s[0]])), s[0]))
+    k, long_mm, ia, ib, a, b = tied[0]
+    (ay, ax), (by, bx) = pts[ia].tolist(), pts[ib].tolist()
+    (m00, m01), (m10, m11) = to_mm.tolist()
+    ly, lx = m00 * (by - ay) + m01 * (bx - ax), m10 * (by - ay) + m11 * (bx - ax)
+    norm = math.hypot(ly, lx)
+    short_mm, (cy, cx), (dy, dx) = _longest_chord(
+        arr[k0 + k, box[1], c0:c1], to_mm, (ly / norm, lx / norm), pts_mm[a:b]
+    )
+    # endpoints to LPS mm through the affine (index (slice, row, column))
+    kz, rz, cz = k0 + k + k_off, r0 + r_off, c0 + c_off
+    (x0, x1, x2, x3), (y0, y1, y2, y3), (z0, z1, z2, z3), _ = geometry.affine.tolist()
+    ends = [
+        (x0 * kz + x1 * r + x2 * c + x3, y0 * kz + y1 * r + y2 * c + y3, z0 * kz + z1 * r + z2 * c + z3)
+        for r, c in ((ay + rz, ax + cz), (by + rz, bx + cz), (cy + rz, cx + cz), (dy + rz, dx + cz))
+    ]
     return AxialDiameters(
         long_mm=long_mm,
         short_mm=short_mm,
-        slice_index=box[0].start + k,
-        long_endpoints_lps_mm=(world(a_rc), world(b_rc)),
-        short_endpoints_lps_mm=(world(c_rc), world(d_rc)),
+        slice_index=kz,
+        long_endpoints_lps_mm=(ends[0], ends[1]),
+        short_endpoints_lps_mm=(ends[2], ends[3]),
     )
 
 
@@ -491,12 +773,15 @@ def max_3d_diameter_mm(mask: npt.NDArray[np.bool_], geometry: Geometry) -> float
 
     Voxel corners lie on the corner planes ``l - ½`` (shared by slices ``l - 1`` and ``l``); on
     each horizontal grid line of each corner plane only the leftmost and rightmost corner can be
-    a vertex of the convex hull. Those candidates are mapped to LPS mm through the affine (any
-    orientation, no axial requirement) and their farthest pair is found exactly (lossless
-    pruning, then ``scipy.spatial.ConvexHull`` if many remain, then ``cdist``). Exact for the
-    voxel region; for an object rasterised by voxel-centre inclusion it lies within one voxel
-    diagonal of the object's diameter (same argument as in :func:`axial_diameters`, in 3-D).
-    Unlike pyradiomics' ``Maximum3DDiameter`` there is no O(V²) search over surface vertices.
+    a vertex of the convex hull, and of those a point at or beyond the midpoint of the
+    same-side extremes of two opposite neighbour lines (along the slice axis, the row axis or
+    either diagonal of the two) is inside the hull too (``_hull_candidates``). The rest are
+    mapped to LPS mm through the affine (any orientation, no axial requirement) and their
+    farthest pair is found exactly: all pairs, or for very large sets only the pairs that can be
+    farthest along some direction (``_diameter``). Exact for the voxel region; for an object
+    rasterised by voxel-centre inclusion it lies within one voxel diagonal of the object's
+    diameter (same argument as in :func:`axial_diameters`, in 3-D). Unlike pyradiomics'
+    ``Maximum3DDiameter`` there is no O(V²) search over surface vertices.
 
     Raises
     ------
@@ -505,19 +790,35 @@ def max_3d_diameter_mm(mask: npt.NDArray[np.bool_], geometry: Geometry) -> float
     GeometryError
         Mask and grid shapes differ.
     """
-    arr = _require_mask(mask, geometry)
-    box = _bbox(arr)
-    if box is None:
+    cropped = _tight(_require_mask(mask, geometry))
+    if cropped is None:
         raise MaskError("the mask is empty: an empty lesion has no diameter")
-    crop = arr[box]
-    left, right = _grid_line_extremes(crop)
-    # corner plane l (z index l - ½) holds the corners of slices l - 1 and l
-    inf = np.full((1, left.shape[1]), np.inf)
-    left = np.minimum(np.vstack([inf, left]), np.vstack([left, inf]))
-    right = np.maximum(np.vstack([-inf, right]), np.vstack([right, -inf]))
-    kk, pts = _extreme_points(left, right)
-    idx = np.column_stack([kk - 0.5, pts]) + np.array([box[0].start, box[1].start, box[2].start], dtype=float)
-    return _farthest_pair(geometry.index_to_world(idx))[2]
+    arr = cropped[0]  # the crop's offset shifts every corner alike: distances are unchanged
+    first, last, has = _first_last(arr)
+    if not has.flat[has.argmax()]:
+        raise MaskError("the mask is empty: an empty lesion has no diameter")
+    n_k, n_r = has.shape
+    # leftmost corner column, and minus the rightmost one, of every row of every slice; then of
+    # every grid line j (row coordinate j - ½) of every corner plane l (slice coordinate l - ½),
+    # which holds the corners of rows j - 1, j of slices l - 1, l
+    rows = _filled((n_k + 2, n_r + 2, 2))
+    inner = rows[1:-1, 1:-1]
+    inner[:, :, 0] = first
+    np.negative(last, out=inner[:, :, 1])
+    inner[~has] = np.inf
+    planes = np.minimum(rows[:-1], rows[1:])
+    ext = _filled((n_k + 3, n_r + 3, 2))
+    np.minimum(planes[:, :-1], planes[:, 1:], out=ext[1:-1, 1:-1])
+    flat, twice = _hull_candidates(ext, ((1, 0), (0, 1), (1, 1), (1, -1)), 1)
+    # corner columns: c - ½ (leftmost), c + ½ (rightmost)
+    twice -= 1.0
+    twice[:, :, 1] *= -0.5
+    twice[:, :, 0] *= 0.5
+    # index coordinates, up to the common shift (-½, -½, 0) that leaves distances unchanged
+    idx = np.empty((len(flat), 3))
+    idx[:, 0], idx[:, 1] = np.divmod(flat >> 1, n_r + 1)
+    idx[:, 2] = twice.reshape(-1)[flat]
+    return _diameter(idx @ geometry.affine[:3, :3].T)
 
 
 def mask_volume_ml(mask: npt.NDArray[np.bool_], geometry: Geometry) -> float:
