@@ -177,8 +177,7 @@ def best_overall_response(
     for i, c in enumerate(cats):
         if c in ("PD", "NE"):
             continue
-        if settings.confirmation and c in ("CR", "PR"):
-            c = "SD"  # an unconfirmed response counts as stable disease at most
+        c = _effective(c, settings)  # an unconfirmed response counts as stable disease at most
         if c in ("SD", "non-CR/non-PD") and follow[i].days_from_baseline < settings.sd_min_days:
             continue
         if best is None or _RANK[c] < _RANK[_effective(cats[best], settings)]:

@@ -27,8 +27,8 @@ from nelm.imaging.labelmap import Label, LabelMap
 from nelm.quant.lesions import lesion_label_map
 from nelm.quant.results import TimePointQuant
 from nelm.response.assess import assess_all
-from nelm.response.from_quant import LesionLinks, as_aware_datetime, response_case_from_quant
-from nelm.response.model import ResponseCase
+from nelm.response.from_quant import LesionLinks, response_case_from_quant
+from nelm.response.model import ResponseCase, as_aware_datetime
 from nelm.response.results import ResponseAssessment
 from nelm.response.tracking import Outcome, TrackingSettings, follow_up_ids, track_lesions
 from nelm.timepoint_data import TimePointData

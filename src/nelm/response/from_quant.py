@@ -22,7 +22,6 @@ the result's warnings where it applies:
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -41,20 +40,12 @@ from nelm.response.model import (
     ResponseCase,
     Therapy,
     TimePoint,
+    as_aware_datetime,
 )
 
-__all__ = ["LesionLinks", "as_aware_datetime", "response_case_from_quant"]
+__all__ = ["LesionLinks", "response_case_from_quant"]
 
 _RESPONSE_KINDS = (TimePointKind.BASELINE, TimePointKind.FOLLOW_UP)
-
-
-def as_aware_datetime(value: dt.date | dt.datetime) -> dt.datetime:
-    """A manifest date as an aware date-time: a date-only value is 00:00 UTC of that day."""
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise InputError(f"date-time {value.isoformat()} has no UTC offset")
-        return value
-    return dt.datetime.combine(value, dt.time(0, 0), tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ reader's table (:mod:`nelm.response.reader`). Constructors validate (highdicom s
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -34,6 +35,7 @@ __all__ = [
     "ResponseCase",
     "Therapy",
     "TimePoint",
+    "as_aware_datetime",
 ]
 
 
@@ -74,6 +76,15 @@ class NonTargetCall(StrEnum):
 
     UNEQUIVOCAL_PROGRESSION = "unequivocal_progression"
     NO_PROGRESSION = "no_progression"
+
+
+def as_aware_datetime(value: dt.date | datetime) -> datetime:
+    """A manifest date as an aware date-time: a date-only value is 00:00 UTC of that day."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InputError(f"date-time {value.isoformat()} has no UTC offset")
+        return value
+    return dt.datetime.combine(value, dt.time(0, 0), tzinfo=dt.UTC)
 
 
 def _opt_fraction(value: object, where: str, *, negative: bool = False) -> Fraction | None:

@@ -61,6 +61,7 @@ from nelm.response.model import (
     NonTargetCall,
     ResponseCase,
     TimePoint,
+    as_aware_datetime,
 )
 
 __all__ = ["COLUMNS", "load_reader_table", "reader_case"]
@@ -147,7 +148,7 @@ def _date(value: object, where: str) -> dt.datetime:
         if "T" in text or " " in text:
             parsed = dt.datetime.fromisoformat(text)
         else:
-            parsed = dt.datetime.combine(dt.date.fromisoformat(text), dt.time(0, 0), tzinfo=dt.UTC)
+            parsed = as_aware_datetime(dt.date.fromisoformat(text))
     except ValueError:
         raise InputError(
             f"{where}, column date: cannot read {value!r} as YYYY-MM-DD or an ISO date-time with offset"
