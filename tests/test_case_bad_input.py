@@ -95,7 +95,8 @@ def test_manifest_is_a_folder(tmp_path: Path) -> None:
 
 
 def test_unsupported_manifest_suffix(tmp_path: Path) -> None:
-    assert "unknown manifest type '.toml'" in _file_error(tmp_path / "case.toml", "nelm_manifest = 1")
+    message = _file_error(tmp_path / "case.toml", "nelm_manifest = 1")
+    assert "unknown file type '.toml' for a case manifest" in message
 
 
 def test_yaml_syntax_error_gives_line(tmp_path: Path) -> None:

@@ -30,7 +30,14 @@ from nelm.case.model import Case, ImageRef, MaskRef
 from nelm.case.validation import ManifestContext
 from nelm.errors import ManifestError
 
-__all__ = ["SUPPORTED_VERSIONS", "case_from_dict", "dump_case", "load_case", "manifest_dict"]
+__all__ = [
+    "SUPPORTED_VERSIONS",
+    "case_from_dict",
+    "dump_case",
+    "load_case",
+    "manifest_dict",
+    "read_document",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +116,64 @@ def _parse(text: str, suffix: str, source: str) -> object:
         raise ManifestError(f"{source}: invalid YAML: {exc}") from None
 
 
+def read_document(
+    path: str | os.PathLike[str], *, what: str, first_line: str, top_keys: str
+) -> dict[str, Any]:
+    """Read a nelm YAML or JSON input document into its top-level mapping.
+
+    The one reader of every nelm input file (case manifests, Y-90 plan files): the same
+    checks and messages for each.
+
+    Parameters
+    ----------
+    path:
+        A ``.yaml``, ``.yml`` or ``.json`` file.
+    what:
+        What the file is, for messages (``"case manifest"``).
+    first_line:
+        The line the document starts with (``"nelm_manifest: 1"``), suggested when it is empty.
+    top_keys:
+        The top-level keys, listed when the document is not a mapping.
+
+    Raises
+    ------
+    ManifestError
+        The file is missing, a folder, of another type, unreadable, not UTF-8, not valid YAML/JSON
+        (with line and column), has duplicate keys, is empty, or is not a mapping.
+    """
+    source = os.fspath(path)
+    document = Path(path)
+    if not document.exists():
+        raise ManifestError(f"{source}: {what} not found")
+    if document.is_dir():
+        raise ManifestError(f"{source}: is a folder; give the {what} file (.yaml, .yml or .json)")
+    suffix = document.suffix.lower()
+    if suffix not in _SUFFIXES:
+        raise ManifestError(
+            f"{source}: unknown file type {suffix or '(none)'!r} for a {what}; use .yaml, .yml or .json"
+        )
+    try:
+        raw = document.read_bytes()
+    except OSError as exc:
+        raise ManifestError(f"{source}: cannot be read ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ManifestError(
+            f"{source}: not UTF-8 text (bad byte at offset {exc.start}); save it as UTF-8"
+        ) from None
+    if not text.strip():
+        raise ManifestError(f"{source}: the file is empty; a {what} starts with '{first_line}'")
+    data = _parse(text, suffix, source)
+    if data is None:
+        raise ManifestError(f"{source}: the file holds no data (only comments?); it needs '{first_line}'")
+    if not isinstance(data, dict):
+        raise ManifestError(
+            f"{source}: the top level must be a mapping of keys ({top_keys}), got a {type(data).__name__}"
+        )
+    return data
+
+
 def load_case(path: str | os.PathLike[str]) -> Case:
     """Load and validate a case manifest.
 
@@ -131,36 +196,13 @@ def load_case(path: str | os.PathLike[str]) -> Case:
         or invalid (:class:`~nelm.case.messages.ManifestValidationError`, one line per field).
     """
     source = os.fspath(path)
+    data = read_document(
+        path,
+        what="case manifest",
+        first_line="nelm_manifest: 1",
+        top_keys="nelm_manifest, case_id, patient, clinical, time_points, treatments",
+    )
     manifest = Path(path)
-    if not manifest.exists():
-        raise ManifestError(f"{source}: case manifest not found")
-    if manifest.is_dir():
-        raise ManifestError(f"{source}: is a folder; give the manifest file (.yaml, .yml or .json)")
-    suffix = manifest.suffix.lower()
-    if suffix not in _SUFFIXES:
-        raise ManifestError(
-            f"{source}: unknown manifest type {suffix or '(none)'!r}; use .yaml, .yml or .json"
-        )
-    try:
-        raw = manifest.read_bytes()
-    except OSError as exc:
-        raise ManifestError(f"{source}: cannot be read ({exc.strerror})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ManifestError(
-            f"{source}: not UTF-8 text (bad byte at offset {exc.start}); save it as UTF-8"
-        ) from None
-    if not text.strip():
-        raise ManifestError(f"{source}: the file is empty; a case manifest starts with 'nelm_manifest: 1'")
-    data = _parse(text, suffix, source)
-    if data is None:
-        raise ManifestError(f"{source}: the file holds no data (only comments?); it needs 'nelm_manifest: 1'")
-    if not isinstance(data, dict):
-        raise ManifestError(
-            f"{source}: the top level must be a mapping of keys (nelm_manifest, case_id, patient, "
-            f"clinical, time_points, treatments), got a {type(data).__name__}"
-        )
     absolute = Path(os.path.abspath(manifest))
     case = case_from_dict(data, root=absolute.parent, source=source, manifest_path=absolute)
     logger.debug("loaded case %s from %s (%d time points)", case.case_id, source, len(case.time_points))

@@ -21,13 +21,14 @@ from nelm.cli import info as info_command
 from nelm.cli import phantom as phantom_command
 from nelm.cli import quantify as quantify_command
 from nelm.cli import response as response_command
+from nelm.cli import y90 as y90_command
 from nelm.errors import InputError, NelmError
 
 __all__ = ["build_parser", "main"]
 
 logger = logging.getLogger("nelm")
 
-_SUBCOMMANDS = (phantom_command, info_command, quantify_command, response_command, demo_command)
+_SUBCOMMANDS = (phantom_command, info_command, quantify_command, response_command, y90_command, demo_command)
 
 
 def build_parser() -> argparse.ArgumentParser:
