@@ -47,6 +47,7 @@ __all__ = [
     "check_pixel_module",
     "direct_fields",
     "load_pixels",
+    "patient_identity",
     "real_world_rescale",
     "rescale",
 ]
@@ -271,7 +272,8 @@ def _header_datetime(
     return dc.parse_or_warn(parse, where, "acquisition/series date or time", policy, warnings)
 
 
-def _identity(ds: Dataset, where: str, policy: Policy, warnings: list[str]) -> PatientIdentity:
+def patient_identity(ds: Dataset, where: str, policy: Policy, warnings: list[str]) -> PatientIdentity:
+    """The identifying patient and study data of a dataset (kept apart for de-identification)."""
     birth = None
     try:
         birth = dc.parse_date(dc.text_of(ds, "PatientBirthDate"))
@@ -358,7 +360,7 @@ def build_volume(
         frame_duration_s=_frame_duration_s(first),
         study_datetime=study,
         series_datetime=series_dt,
-        identity=_identity(first, where, policy, warnings),
+        identity=patient_identity(first, where, policy, warnings),
         radiopharmaceutical=radiopharmaceutical,
         warnings=tuple(warnings),
     )

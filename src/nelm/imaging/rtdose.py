@@ -57,6 +57,7 @@ from pydicom.tag import Tag
 from nelm.atomic import atomic_path
 from nelm.errors import DicomError, GeometryError, InputError, UnitsError
 from nelm.imaging import dicom_common as dc
+from nelm.imaging.dicom_pixels import patient_identity
 from nelm.imaging.dicom_write_common import base_dataset, decimal_string, file_meta, in_plane, series_uids
 from nelm.imaging.geometry import Geometry
 from nelm.imaging.metadata import PatientIdentity, SeriesMetadata, ValueUnit
@@ -374,28 +375,6 @@ def _datetime(
     )
 
 
-def _identity(ds: Dataset, where: str, policy: Policy, warnings: list[str]) -> PatientIdentity:
-    birth = None
-    try:
-        birth = dc.parse_date(dc.text_of(ds, "PatientBirthDate"))
-    except ValueError as exc:
-        apply_policy(
-            policy,
-            f"{where}: malformed Patient's Birth Date ({exc}); ignored",
-            logger=logger,
-            warnings=warnings,
-        )
-    return PatientIdentity(
-        patient_name=dc.text_of(ds, "PatientName"),
-        patient_id=dc.text_of(ds, "PatientID"),
-        birth_date=birth,
-        sex=dc.text_of(ds, "PatientSex"),
-        accession_number=dc.text_of(ds, "AccessionNumber"),
-        institution_name=dc.text_of(ds, "InstitutionName"),
-        referring_physician_name=dc.text_of(ds, "ReferringPhysicianName"),
-    )
-
-
 def read_rtdose(
     path: str | os.PathLike[str],
     *,
@@ -505,7 +484,7 @@ def read_rtdose(
         transfer_syntax_uid=str(check),
         study_datetime=_datetime(ds, "StudyDate", "StudyTime", tz, where, policy, warnings),
         series_datetime=_datetime(ds, "SeriesDate", "SeriesTime", tz, where, policy, warnings),
-        identity=_identity(ds, where, policy, warnings),
+        identity=patient_identity(ds, where, policy, warnings),
         warnings=tuple(warnings),
     )
     return Volume(
