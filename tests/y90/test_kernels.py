@@ -199,6 +199,11 @@ def test_bad_kernel_settings() -> None:
         voxel_kernel((0.0, 4.0, 4.0))
     with pytest.raises(ConfigError, match="spacing"):
         voxel_kernel((4.0, 4.0))
+    with pytest.raises(ConfigError, match="spacing"):
+        voxel_kernel((0.4, 4.0, 4.0))
+    far = TabulatedPointKernel((0.0, 400.0), (1.0, 1.0), "a 40 cm uniform kernel")
+    with pytest.raises(ConfigError, match="too many"):
+        voxel_kernel((0.5, 0.5, 0.5), point_kernel=far)
     with pytest.raises(ConfigError, match="density"):
         voxel_kernel((4.0, 4.0, 4.0), density_g_per_ml=-1.0)
     with pytest.raises(ConfigError, match="truncated"):

@@ -15,9 +15,9 @@ Only the bounding box of the non-zero values, widened by the kernel's half-width
 transformed (the result is exactly zero outside it): an activity map that is zero outside the
 liver (patient-relative calibration) costs the liver's box, not the field of view.
 
-Padding: the "same" crop of the full linear convolution needs only ``max(n + m//2, m)`` samples per
-axis (not ``n + m − 1``): wrapped-around terms then land outside the crop. The length is
-rounded up with ``scipy.fft.next_fast_len(..., real=True)``. Real FFTs (``rfftn``/``irfftn``)
+Padding: the "same" crop of the full linear convolution needs only ``max(n + m//2, m)``
+samples per axis (not ``n + m − 1``): wrapped-around terms then land outside the crop. The
+length is rounded up with ``scipy.fft.next_fast_len(..., real=True)``. Real FFTs (``rfftn``/``irfftn``)
 in single precision on all cores (``workers=-1``); relative error against float64 direct
 summation is about 1e-6 of the maximum.
 """

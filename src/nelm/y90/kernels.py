@@ -116,6 +116,7 @@ QUADRATURE_POINTS: Final[int] = 2**18
 SPACING_TOLERANCE_MM: Final[float] = 1e-3
 _RADIAL_NODES: Final[int] = 8001
 _LOEVINGER_MAX_NU_X: Final[float] = 15.0
+_MAX_OCTANT_VOXELS: Final[int] = 8_000_000
 _LANCONELLI_CITATION: Final[str] = (
     "Lanconelli N et al., Phys Med Biol 2012;57:517-533 (free voxel S-value database), "
     "as distributed in MGHPhysicsResearch/MIRDCalculation"
@@ -478,6 +479,11 @@ def _absorbed_fractions(
     base = np.floor(u).astype(np.intp)
     frac = u - base
     size = (np.floor(r[-1] / h).astype(np.intp) + 2).tolist()
+    if size[0] * size[1] * size[2] > _MAX_OCTANT_VOXELS:
+        raise ConfigError(
+            f"voxel kernel: a point kernel reaching {r[-1]:.1f} mm spans too many {spacing_mm} mm voxels; "
+            "use a coarser grid"
+        )
     index = (base[:, 0] * size[1] + base[:, 1]) * size[2] + base[:, 2]
     weights = (1.0 - frac, frac)
     octant = np.zeros(size[0] * size[1] * size[2], dtype=np.float64)
@@ -530,8 +536,8 @@ def voxel_kernel(
     Raises
     ------
     ConfigError
-        A spacing outside 0.05-100 mm, a density outside 0.001-25 g/mL, a truncation outside
-        (0, 0.1].
+        A spacing outside 0.5-100 mm (finer than any Y-90 image), a density outside 0.001-25 g/mL,
+        a truncation outside (0, 0.1], or a point kernel reaching over too many voxels.
 
     Notes
     -----
@@ -539,8 +545,8 @@ def voxel_kernel(
     integration (about 0.05 s) once per process.
     """
     spacing = tuple(float(v) for v in spacing_mm)
-    if len(spacing) != 3 or not all(math.isfinite(v) and 0.05 <= v <= 100.0 for v in spacing):
-        raise ConfigError(f"voxel kernel: spacing_mm must be three sizes of 0.05-100 mm, got {spacing_mm!r}")
+    if len(spacing) != 3 or not all(math.isfinite(v) and 0.5 <= v <= 100.0 for v in spacing):
+        raise ConfigError(f"voxel kernel: spacing_mm must be three sizes of 0.5-100 mm, got {spacing_mm!r}")
     rho = density_g_per_ml
     if isinstance(rho, bool) or not isinstance(rho, int | float) or not (0.001 <= rho <= 25.0):
         raise ConfigError(f"voxel kernel: density_g_per_ml must be 0.001-25 g/mL, got {rho!r}")
