@@ -88,9 +88,13 @@ def convolve_linear(
     axes = tuple(range(a.ndim))
     spectrum = fft.rfftn(a, s=padded, axes=axes, workers=workers)
     spectrum *= _kernel_spectrum(k, padded, workers)
-    full = fft.irfftn(spectrum, s=padded, axes=axes, workers=workers, overwrite_x=True)
     crop = tuple(slice(h, h + n) for h, n in zip(half, a.shape, strict=True))
-    return np.ascontiguousarray(full[crop], dtype=np.float32)
+    # inverse: complex transforms along the leading axes in place, then the real transform of only
+    # the rows the crop keeps (about 1/3 faster than irfftn, which copies)
+    if a.ndim > 1:
+        spectrum = fft.ifftn(spectrum, axes=axes[:-1], workers=workers, overwrite_x=True)[crop[:-1]]
+    full = fft.irfft(spectrum, n=padded[-1], axis=-1, workers=workers)
+    return np.ascontiguousarray(full[..., crop[-1]], dtype=np.float32)
 
 
 def _support_window(array: npt.NDArray[np.float32], half: list[int]) -> tuple[slice, ...] | None:
@@ -98,6 +102,11 @@ def _support_window(array: npt.NDArray[np.float32], half: list[int]) -> tuple[sl
 
     Outside it the convolution is exactly zero, so only this window needs transforming.
     """
+    faces = [
+        np.take(array, index, axis=axis) for axis in range(array.ndim) for index in (0, array.shape[axis] - 1)
+    ]
+    if all(np.any(face) for face in faces):  # non-zero values on every face: the whole grid
+        return tuple(slice(0, n) for n in array.shape)
     nonzero = array != 0
     window = []
     for axis, h in enumerate(half):
