@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
 from nelm import RESEARCH_USE_DISCLAIMER
 from nelm.atomic import write_text_atomic
@@ -113,6 +112,7 @@ def _run_vial(args: argparse.Namespace) -> int:
     from nelm.units import parse_activity_gbq, parse_duration_s
     from nelm.y90.constants import DEFAULT_CONSTANTS
     from nelm.y90.decay import choose_vial, delivery_losses
+    from nelm.y90.plan_file import parse_percent
     from nelm.y90.summary import vial_lines
 
     def when(text: str, option: str) -> Any:
@@ -127,7 +127,7 @@ def _run_vial(args: argparse.Namespace) -> int:
     constants = DEFAULT_CONSTANTS.with_(
         half_life_h=parse_duration_s(args.half_life, field="--half-life") / 3600.0
     )
-    residual = _percent(args.residual, "--residual")
+    residual = parse_percent(args.residual, field="--residual")
     console = _console()
     if args.activity is not None:
         sizes = None
@@ -156,19 +156,6 @@ def _run_vial(args: argparse.Namespace) -> int:
         console.print(line)
     _write_json(console, args.json, {"nelm_y90_vial": 1, "disclaimer": RESEARCH_USE_DISCLAIMER, **doc})
     return 0
-
-
-def _percent(text: str, option: str) -> float:
-    cleaned = text.strip()
-    if not cleaned.endswith("%"):
-        raise InputError(f"{option}: write the fraction in percent with '%', e.g. '1 %', got {text!r}")
-    try:
-        value = float(cleaned[:-1]) / 100.0
-    except ValueError:
-        raise InputError(f"{option}: cannot read {text!r} as a percentage") from None
-    if not 0.0 <= value < 1.0:
-        raise InputError(f"{option}: {text} is impossible; it must be at least 0 % and below 100 %")
-    return value
 
 
 def _sizes(text: str) -> tuple[float, ...]:
@@ -205,12 +192,3 @@ def _run_dose(args: argparse.Namespace) -> int:
         console, args.json, {"nelm_y90_dose": 1, "disclaimer": RESEARCH_USE_DISCLAIMER, **result.to_dict()}
     )
     return 0
-
-
-def _table(rows: list[list[str]], header: list[str]) -> Table:
-    table = Table(box=None, pad_edge=False)
-    for col in header:
-        table.add_column(col, justify="left" if col == header[0] else "right")
-    for row in rows:
-        table.add_row(*row)
-    return table

@@ -41,6 +41,7 @@ from typing import Any, Final
 from nelm.case.vocabulary import TareDevice
 from nelm.errors import InputError
 from nelm.imaging.dicom_datetime import elapsed_s
+from nelm.y90.checks import residual_fraction as check_residual
 from nelm.y90.constants import DEFAULT_CONSTANTS, Y90Constants
 
 __all__ = [
@@ -102,18 +103,6 @@ def _activity(value: object, field_name: str) -> float:
     number = float(value)
     if not math.isfinite(number) or number <= 0:
         raise InputError(f"{field_name} must be a positive activity in GBq, got {value!r}")
-    return number
-
-
-def _residual(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
-        raise InputError(f"residual_fraction must be a number from 0 to below 1, got {value!r}")
-    number = float(value)
-    if not 0.0 <= number < 1.0:
-        hint = f" ({number:g} % is {number / 100:g})" if 1.0 <= number <= 100.0 else ""
-        raise InputError(
-            f"residual_fraction must be a fraction from 0 (inclusive) to 1 (exclusive), got {number:g}{hint}"
-        )
     return number
 
 
@@ -392,7 +381,7 @@ def choose_vial(
         message gives the largest size and the need).
     """
     a = _activity(prescribed_activity_gbq, "prescribed_activity_gbq")
-    r = _residual(residual_fraction)
+    r = check_residual(residual_fraction)
     dev = _device(device)
     sizes = _sizes(sizes_gbq, dev)
     seconds = _elapsed_s(
@@ -522,7 +511,7 @@ def delivery_losses(
         before the assay.
     """
     a = _activity(vial_activity_gbq, "vial_activity_gbq")
-    r = _residual(residual_fraction)
+    r = check_residual(residual_fraction)
     seconds = _elapsed_s(
         assay_datetime, administration_datetime, "assay_datetime", "administration_datetime", False
     )

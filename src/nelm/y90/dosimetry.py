@@ -37,7 +37,6 @@ Without a density map ρ_v is the reference density, by default the constants' l
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -52,6 +51,7 @@ from nelm.errors import ConfigError, GeometryError, InputError, MaskError, Units
 from nelm.imaging.labelmap import LabelMap
 from nelm.imaging.metadata import SeriesMetadata, ValueUnit
 from nelm.imaging.volume import Volume
+from nelm.y90.checks import decimal_fraction, finite_number
 from nelm.y90.constants import DEFAULT_CONSTANTS, Y90Constants
 from nelm.y90.convolve import convolve_linear
 from nelm.y90.kernels import VoxelKernel, voxel_kernel
@@ -100,17 +100,6 @@ class OutsideMask(StrEnum):
     """Set to zero: the map holds exactly A·(1 − LSF)·(1 − R), all of it in the mask."""
     KEEP = "keep"
     """Scaled like the counts inside: extrahepatic uptake keeps its relative activity, on top."""
-
-
-def _number(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InputError(f"{name} must be a finite number, got {value!r}")
-    return float(value)
-
-
-def _exact(value: float) -> Fraction:
-    """The decimal the user wrote (``repr`` of the float) as an exact fraction, for boundaries."""
-    return Fraction(repr(float(value)))
 
 
 def _require_volume(image: object, what: str) -> Volume:
@@ -315,13 +304,13 @@ def activity_patient_relative(
         raise UnitsError(
             f"patient-relative calibration: the image is in {image.units.value!r}; it needs counts or Bq/mL"
         )
-    activity_gbq = _number(administered_activity_gbq, "administered_activity_gbq")
+    activity_gbq = finite_number(administered_activity_gbq, "administered_activity_gbq")
     if activity_gbq <= 0:
         raise InputError(f"administered_activity_gbq must be positive, got {activity_gbq}")
-    lsf = _number(lung_shunt_fraction, "lung_shunt_fraction")
-    residual = _number(residual_fraction, "residual_fraction")
+    lsf = finite_number(lung_shunt_fraction, "lung_shunt_fraction")
+    residual = finite_number(residual_fraction, "residual_fraction")
     for name, value in (("lung_shunt_fraction", lsf), ("residual_fraction", residual)):
-        if not Fraction(0) <= _exact(value) < Fraction(1):
+        if not Fraction(0) <= decimal_fraction(value) < Fraction(1):
             raise InputError(f"{name} = {value} must be in [0, 1) (a fraction, not a percentage)")
     try:
         outside = OutsideMask(outside_mask)
@@ -392,7 +381,7 @@ def density_from_hu(
     hu = np.asarray(ct.array, dtype=np.float32)
     if not np.all(np.isfinite(hu)):
         raise InputError("density from CT: the CT holds NaN or infinite values")
-    floor = _number(air_density_g_per_ml, "air_density_g_per_ml")
+    floor = finite_number(air_density_g_per_ml, "air_density_g_per_ml")
     if calibration is None:
         rho = 1.0 + hu / np.float32(1000.0)
     else:
@@ -538,8 +527,8 @@ def absorbed_dose(
     rho_ref = (
         constants.liver_density_g_per_ml if reference_density_g_per_ml is None else reference_density_g_per_ml
     )
-    rho_ref = _number(rho_ref, "reference_density_g_per_ml")
-    minimum = _number(minimum_density_g_per_ml, "minimum_density_g_per_ml")
+    rho_ref = finite_number(rho_ref, "reference_density_g_per_ml")
+    minimum = finite_number(minimum_density_g_per_ml, "minimum_density_g_per_ml")
     if not 0.5 <= rho_ref <= 3.0:
         raise ConfigError(f"reference_density_g_per_ml must be 0.5-3 g/mL, got {rho_ref}")
     if not 0.0 < minimum <= rho_ref:

@@ -26,7 +26,6 @@ import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
-from fractions import Fraction
 from typing import Any, Final, Literal
 
 import numpy as np
@@ -36,6 +35,7 @@ from nelm.errors import GeometryError, InputError, MaskError
 from nelm.imaging.geometry import Geometry
 from nelm.imaging.labelmap import LabelMap
 from nelm.imaging.volume import Volume
+from nelm.y90.checks import decimal_fraction, finite_number
 from nelm.y90.constants import DEFAULT_CONSTANTS, Y90Constants
 
 __all__ = [
@@ -66,30 +66,6 @@ PLANAR_OVERESTIMATION_WARNING: Final[str] = (
 )
 
 _MaskLike = Volume | LabelMap | npt.NDArray[Any]
-
-
-def finite_number(value: object, field: str, *, error: type[InputError] = InputError) -> float:
-    """``value`` as a float, or ``error`` naming ``field`` if it is not a finite real number.
-
-    ``bool`` is rejected (``True`` is not a dose).
-    """
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise error(f"{field} must be a number, got {value!r}")
-    out = float(value)
-    if not math.isfinite(out):
-        raise error(f"{field} must be a finite number, got {value!r}")
-    return out
-
-
-def decimal_fraction(value: float) -> Fraction:
-    """The exact rational value of the decimal a float is written as: ``Fraction(repr(value))``.
-
-    ``repr`` gives the shortest decimal that round-trips, so ``0.15`` becomes exactly 3/20
-    (whereas ``Fraction(0.15)`` is 0.1499999999999999944…). Threshold comparisons in
-    :mod:`nelm.y90` use it on both sides, so a value written as 0.15 sits exactly on a 15 %
-    boundary (DESIGN.md §4: criteria comparisons are exact).
-    """
-    return Fraction(repr(float(value)))
 
 
 def percent_text(fraction: float, *boundaries: float) -> str:

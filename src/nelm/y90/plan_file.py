@@ -65,10 +65,10 @@ from nelm.case.validation import (
     parse_when,
 )
 from nelm.case.vocabulary import TareDevice
-from nelm.errors import ManifestError
+from nelm.errors import InputError, ManifestError
 from nelm.units import Dimension
 
-__all__ = ["PLAN_FILE_VERSION", "PlanFile", "load_plan_file", "plan_file_from_dict"]
+__all__ = ["PLAN_FILE_VERSION", "PlanFile", "load_plan_file", "parse_percent", "plan_file_from_dict"]
 
 #: The plan-file schema version this nelm reads.
 PLAN_FILE_VERSION: Final[int] = 1
@@ -87,22 +87,47 @@ _COEFFICIENT = re.compile(
 Model = Literal["bsa", "mird", "partition", "partition_activity_ratio", "voxel"]
 
 
-def _percent(value: object, info: ValidationInfo, *, below_one: bool) -> float | None:
+def _percent_of(text: str) -> float:
+    """``"6 %"`` as the fraction 0.06; ``ValueError`` with the reason otherwise."""
+    match = _PERCENT.match(text)
+    if match is None:
+        raise ValueError(f"cannot read {text!r} as a percentage; write e.g. '6 %'")
+    fraction = float(match.group("num")) / 100.0
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"{fraction * 100:g} % is impossible; it must be at least 0 % and below 100 %")
+    return fraction
+
+
+def parse_percent(text: str, *, field: str) -> float:
+    """A fraction in [0, 1) written in percent with ``%`` (``"6 %"`` → 0.06).
+
+    Raises
+    ------
+    InputError
+        No ``%``, not a number, or outside 0 % (inclusive) to 100 % (exclusive); names ``field``.
+    """
+    try:
+        return _percent_of(text)
+    except ValueError as exc:
+        raise InputError(f"{field}: {exc}") from None
+
+
+def _percent(value: object, info: ValidationInfo) -> float | None:
     """A fraction written as ``"6 %"`` (manifest) or a plain fraction 0-1 (Python)."""
     if value is None:
         return None
     if isinstance(value, BareNumber) or (is_number(value) and manifest_context(info) is not None):
         number = float(value.value if isinstance(value, BareNumber) else value)  # type: ignore[arg-type]
         raise fail(f"bare number {number:g} is ambiguous; write it in percent, e.g. '{number * 100:g} %'")
-    if is_number(value):
+    if is_number(value):  # Python callers give the fraction itself
         fraction = float(value)  # type: ignore[arg-type]
-    elif isinstance(value, str) and (match := _PERCENT.match(value)) is not None:
-        fraction = float(match.group("num")) / 100.0
-    else:
-        raise fail(f"cannot read {value!r} as a percentage; write e.g. '6 %'")
-    if not 0.0 <= fraction < 1.0 or (not below_one and fraction > 1.0):
-        raise fail(f"{fraction * 100:g} % is impossible; it must be at least 0 % and below 100 %")
-    return fraction
+        if not 0.0 <= fraction < 1.0:
+            raise fail(f"{fraction * 100:g} % is impossible; it must be at least 0 % and below 100 %")
+        return fraction
+    try:
+        return _percent_of(value if isinstance(value, str) else repr(value))
+    except ValueError as exc:
+        raise fail(str(exc)) from None
 
 
 def _pattern_value(
@@ -240,12 +265,12 @@ class PlanFile(ManifestModel):
     @field_validator("lung_shunt_fraction", mode="before")
     @classmethod
     def _lsf(cls, value: object, info: ValidationInfo) -> float | None:
-        return _percent(value, info, below_one=True)
+        return _percent(value, info)
 
     @field_validator("residual_fraction", mode="before")
     @classmethod
     def _residual(cls, value: object, info: ValidationInfo) -> float | None:
-        return _percent(value, info, below_one=True)
+        return _percent(value, info)
 
     @field_validator("liver_density_g_per_ml", "lung_density_g_per_ml", mode="before")
     @classmethod

@@ -32,8 +32,10 @@ from typing import Any, Final, NamedTuple
 from nelm.errors import ConfigError, InputError
 from nelm.imaging.body_size import body_surface_area_m2
 from nelm.units import GBQ_PER_MCI
+from nelm.y90.checks import decimal_fraction, finite_number, positive
+from nelm.y90.checks import residual_fraction as check_residual
 from nelm.y90.constants import DEFAULT_CONSTANTS, Y90Constants
-from nelm.y90.lsf import LsfMethod, LungShunt, decimal_fraction, finite_number, percent_text
+from nelm.y90.lsf import LsfMethod, LungShunt, percent_text
 
 __all__ = [
     "MIRD_PRESETS",
@@ -106,25 +108,8 @@ class PartitionTarget(StrEnum):
     """The largest activity within :class:`PartitionLimits` (lung and normal liver)."""
 
 
-def _positive(value: object, name: str, *, allow_zero: bool = False) -> float:
-    v = finite_number(value, name)
-    if v < 0 or (v == 0 and not allow_zero):
-        raise InputError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
-    return v
-
-
-def _residual(value: object) -> float:
-    r = finite_number(value, "residual_fraction")
-    if not 0.0 <= r < 1.0:
-        hint = " (a fraction: write 0.03 for 3 %)" if 1.0 < r <= 100.0 else ""
-        raise InputError(
-            f"residual_fraction must be in [0, 1), got {value!r}{hint}; at 1 nothing would leave the vial"
-        )
-    return r
-
-
 def _dose(value: object, name: str = "dose_gy") -> float:
-    d = _positive(value, name)
+    d = positive(value, name)
     if d > 1000.0:
         raise InputError(
             f"{name} = {value!r} Gy is implausible for Y-90 (above 1000 Gy): was it given in cGy?"
@@ -163,10 +148,10 @@ class Compartments:
     lung_mass_kg: float
 
     def __post_init__(self) -> None:
-        liver = _positive(self.liver_volume_ml, "liver_volume_ml")
-        perfused = _positive(self.perfused_volume_ml, "perfused_volume_ml")
-        tumour = _positive(self.tumour_volume_ml, "tumour_volume_ml", allow_zero=True)
-        lung = _positive(self.lung_mass_kg, "lung_mass_kg")
+        liver = positive(self.liver_volume_ml, "liver_volume_ml")
+        perfused = positive(self.perfused_volume_ml, "perfused_volume_ml")
+        tumour = positive(self.tumour_volume_ml, "tumour_volume_ml", allow_zero=True)
+        lung = positive(self.lung_mass_kg, "lung_mass_kg")
         if perfused > liver * (1.0 + PERFUSED_VOLUME_TOLERANCE):
             raise InputError(
                 f"perfused_volume_ml {perfused:.6g} mL exceeds liver_volume_ml {liver:.6g} mL by more than "
@@ -227,7 +212,7 @@ class CompartmentDoses:
             value = getattr(self, name)
             if value is None and name == "tumour_gy":
                 continue
-            object.__setattr__(self, name, _positive(value, name, allow_zero=True))
+            object.__setattr__(self, name, positive(value, name, allow_zero=True))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -272,7 +257,7 @@ def doses_for_activity(
     InputError
         Non-positive activity, an invalid LSF, or ``tnr <= 0``.
     """
-    a = _positive(activity_gbq, "activity_gbq")
+    a = positive(activity_gbq, "activity_gbq")
     f = _lsf_value(lsf)
     t = 1.0 if tnr is None else _tnr(tnr)
     k = constants.dose_coefficient_gy_kg_per_gbq
@@ -350,8 +335,8 @@ class ActivityPlan:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "model", PlanningModel(self.model))
-        activity = _positive(self.activity_gbq, "activity_gbq")
-        residual = _residual(self.residual_fraction)
+        activity = positive(self.activity_gbq, "activity_gbq")
+        residual = check_residual(self.residual_fraction)
         object.__setattr__(self, "activity_gbq", activity)
         object.__setattr__(self, "residual_fraction", residual)
         object.__setattr__(self, "vial_activity_gbq", activity / (1.0 - residual))
@@ -574,14 +559,14 @@ def plan_bsa(
         Implausible weight or height (height in metres), ``WHOLE_LIVER`` for a partial territory,
         a non-positive activity, an invalid residual fraction.
     """
-    weight = _positive(weight_kg, "weight_kg")
-    height = _positive(height_cm, "height_cm")
+    weight = positive(weight_kg, "weight_kg")
+    height = positive(height_cm, "height_cm")
     if not 20.0 <= weight <= 300.0:
         raise InputError(f"weight_kg = {weight_kg!r} is outside 20-300 kg")
     if not 50.0 <= height <= 250.0:
         hint = ": it looks like metres" if height < 3 else ""
         raise InputError(f"height_cm = {height_cm!r} is outside 50-250 cm{hint}")
-    residual = _residual(residual_fraction)
+    residual = check_residual(residual_fraction)
     form = BsaForm(form)
     bands = bands or ResinLsfBands()
     c = compartments
@@ -666,7 +651,7 @@ def plan_mird(
     reaches the liver). The vial activity adds the residual: ``A / (1 − R)``.
     """
     d = _dose(dose_gy)
-    residual = _residual(residual_fraction)
+    residual = check_residual(residual_fraction)
     m = compartments.mass_kg(compartments.perfused_volume_ml, constants)
     activity = d * m / (constants.dose_coefficient_gy_kg_per_gbq * (1.0 - lung_shunt.fraction))
     return _plan(
@@ -761,7 +746,7 @@ def plan_partition(
     t = _tnr(tnr)
     prescribe = PartitionTarget(prescribe)
     limits = limits or PartitionLimits()
-    residual = _residual(residual_fraction)
+    residual = check_residual(residual_fraction)
     c, k, lsf = compartments, constants.dose_coefficient_gy_kg_per_gbq, lung_shunt.fraction
     m_t, m_n = c.mass_kg(c.tumour_volume_ml, constants), c.mass_kg(c.normal_perfused_volume_ml, constants)
     weighted = t * m_t + m_n
@@ -853,7 +838,7 @@ def plan_partition_activity_ratio(
     if r <= 0:
         raise InputError(f"activity_ratio (A_T/A_N) must be > 0, got {activity_ratio!r}")
     d = _dose(tumour_dose_gy, "tumour_dose_gy")
-    residual = _residual(residual_fraction)
+    residual = check_residual(residual_fraction)
     c, k, tlsf = compartments, constants.dose_coefficient_gy_kg_per_gbq, lung_shunt.fraction
     if c.tumour_volume_ml == 0:
         raise InputError("the activity-ratio partition model needs tumour_volume_ml > 0")

@@ -49,7 +49,8 @@ from nelm.case import Case
 from nelm.case.validation import is_earlier
 from nelm.case.vocabulary import TareDevice, TreatmentType
 from nelm.errors import ConfigError, InputError
-from nelm.y90.lsf import decimal_fraction, finite_number, percent_text
+from nelm.y90.checks import decimal_fraction, finite_number
+from nelm.y90.lsf import percent_text
 from nelm.y90.planning import ActivityPlan, PlanningModel, ResinLsfBands
 
 __all__ = [

@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from nelm.errors import InputError, MaskError
 from nelm.imaging.volume import Volume
+from nelm.y90.checks import residual_fraction as check_residual
 from nelm.y90.constants import DEFAULT_CONSTANTS, Y90Constants
 from nelm.y90.dosimetry import DoseMap, DoseMethod, absorbed_dose, activity_patient_relative
 from nelm.y90.dvh import DEFAULT_METRICS, DVH, structure_dvh
@@ -134,10 +135,7 @@ def plan_voxel(
         raise InputError("voxel plan: give either activity_gbq, or target and target_dose_gy")
     if target is not None and target not in VOXEL_TARGETS:
         raise InputError(f"voxel plan: target {target!r} is not one of {', '.join(VOXEL_TARGETS)}")
-    if not 0.0 <= lung_shunt_fraction < 1.0:
-        raise InputError(f"voxel plan: lung_shunt_fraction {lung_shunt_fraction} must be in [0, 1)")
-    if not 0.0 <= residual_fraction < 1.0:
-        raise InputError(f"voxel plan: residual_fraction {residual_fraction} must be in [0, 1)")
+    check_residual(residual_fraction)  # the LSF is checked by activity_patient_relative
     if not liver.any():
         raise MaskError("voxel plan: the liver mask is empty")
     if not perfused.any():
