@@ -45,3 +45,18 @@ def data_file(data_dir: Path):  # type: ignore[no-untyped-def]
         return p
 
     return _get
+
+
+@pytest.fixture(scope="session")
+def phantom_case(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``case.yaml`` of the default synthetic patient, written as DICOM and NIfTI (the demo's patient).
+
+    Baseline multiphase CT, MRI and SSTR PET; MAA planning; right-lobe glass TARE with its Y-90
+    PET; two follow-ups. Generated once per test session (about 10 s); read-only for tests.
+    """
+    from nelm.phantom import PhantomConfig, generate_patient
+    from nelm.phantom.write import write_patient
+
+    out = tmp_path_factory.mktemp("phantom_case")
+    write_patient(generate_patient(PhantomConfig(seed=0)), out)
+    return out / "case.yaml"

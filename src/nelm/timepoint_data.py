@@ -78,6 +78,9 @@ def load_time_point(
         if progress:
             progress(f"{tp.id}: mask {mrole}")
         reference = images.get(str(mref.image)) if mref.image else None
+        if mref.image and str(mref.image) in planar:
+            # ROIs of a planar pair are drawn on its anterior view (nelm.y90.lsf.lsf_from_planar)
+            reference = planar[str(mref.image)].get("ANTERIOR")
         if mref.image and reference is None:
             raise MaskError(
                 f"time point {tp.id}: mask {mrole} lies on image {mref.image}, which is not a volume"

@@ -285,15 +285,15 @@ def test_phantom_planar_lsf_matches_the_noise_free_geometric_mean(phantom: Synth
     views, rois = maa.planar["planar_maa"], maa.masks["planar_maa"]
     truth = phantom.truth.maa
     assert truth is not None
-    shunt = lsf_from_planar(views["ANTERIOR"], views["POSTERIOR"], rois["lungs"], rois["liver"])
+    shunt = lsf_from_planar(views["ANTERIOR"], views["POSTERIOR"], rois["planar_lungs"], rois["planar_liver"])
     assert shunt.fraction == pytest.approx(truth.planar.geometric_mean_lsf, rel=0.02)
     assert shunt.fraction > truth.lung_shunt_fraction  # planar overestimates
     # The ROIs are drawn on the anterior view: unflipped posterior pixels give a wrong answer.
     wrong = lsf_from_planar(
         views["ANTERIOR"].array,
         views["POSTERIOR"].array,
-        rois["lungs"],
-        rois["liver"],
+        rois["planar_lungs"],
+        rois["planar_liver"],
         posterior_mirrored=False,
     )
     assert abs(wrong.fraction - truth.planar.geometric_mean_lsf) > 0.1 * truth.planar.geometric_mean_lsf

@@ -201,3 +201,47 @@ def test_cli_plan_and_vial(
     assert "UTC offset" in capsys.readouterr().err
     assert main(["y90", "vial", "--calibration", "2026-03-22T12:00:00-04:00", "--treatment",
                  "2026-03-30T09:00:00+02:00", "--activity", "2.5"]) == 2  # fmt: skip
+
+
+def test_planar_lsf_is_measured_and_selectable(tmp_path: Path, tare_case: tuple[Path, PhantomTruth]) -> None:
+    """The planar pair with its ROIs gives the geometric-mean LSF; ``lung_shunt_method`` picks it."""
+    case_path, truth = tare_case
+    assert truth.maa is not None
+    default = plan_y90(*load_plan_source(case_path))
+    m = default.measurements
+    assert m is not None
+    assert m.planar_lung_shunt is not None
+    assert m.lung_shunt is not None
+    # the phantom's noise-free geometric mean over the projected organ silhouettes (blur and Poisson
+    # noise move a little activity out of the ROIs: within 2 %, as in test_lsf)
+    assert m.planar_lung_shunt.fraction == pytest.approx(truth.maa.planar.geometric_mean_lsf, rel=0.02)
+    assert default.sources["lung_shunt"] == "measured (spect)"  # SPECT preferred by default
+    planar = plan_y90(*load_plan_source(_plan_file(tmp_path, case_path, "lung_shunt_method: planar\n")))
+    assert planar.sources["lung_shunt"] == "measured (planar_geometric_mean)"
+    mird = planar.plans[0]
+    lsf = m.planar_lung_shunt.fraction
+    expected = 120.0 * (m.perfused_volume_ml or 0.0) * RHO / 1000.0 / (K * (1.0 - lsf))
+    assert mird.activity_gbq == pytest.approx(expected, rel=1e-9)
+    assert any("overestimates" in w for w in m.planar_lung_shunt.warnings)
+
+
+def test_lsf_value_and_method_together_are_refused(
+    tmp_path: Path, tare_case: tuple[Path, PhantomTruth]
+) -> None:
+    path = _plan_file(tmp_path, tare_case[0], "lung_shunt: 6 %\nlung_shunt_method: planar\n")
+    with pytest.raises(ManifestError, match="not both") as exc:
+        load_plan_file(path)
+    assert str(path) in str(exc.value)
+
+
+def test_planar_method_without_planar_rois_fails_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "plan.yaml"
+    path.write_text(
+        "nelm_y90_plan: 1\nmodels: [mird]\nliver_volume: 1500 mL\nperfused_volume: 1000 mL\n"
+        "tumour_volume: 250 mL\nlung_shunt_method: planar\nmird_dose: 120 Gy\n",
+        encoding="utf-8",
+    )
+    from nelm.errors import InputError
+
+    with pytest.raises(InputError, match="planar_lungs and planar_liver"):
+        plan_y90(load_plan_file(path))

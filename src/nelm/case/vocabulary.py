@@ -158,6 +158,10 @@ class MaskRole(StrEnum):
     SPLEEN = "spleen"
     BODY = "body"
     REFERENCE_LIVER = "reference_liver"
+    PLANAR_LUNGS = "planar_lungs"
+    """Lung ROI drawn on the anterior view of a planar MAA pair (image role ``planar_maa``)."""
+    PLANAR_LIVER = "planar_liver"
+    """Liver ROI drawn on the anterior view of a planar MAA pair (image role ``planar_maa``)."""
 
 
 class FileFormat(StrEnum):

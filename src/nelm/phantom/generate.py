@@ -406,7 +406,10 @@ def generate_patient(config: PhantomConfig | None = None) -> SyntheticPatient:
             images=images,
             planar={"planar_maa": views},
             masks=masks,
-            manifest_masks={r: "spect_maa" for r in ("lungs", "perfused", "liver", "lesions")},
+            manifest_masks={
+                **{r: "spect_maa" for r in ("lungs", "perfused", "liver", "lesions")},
+                **{r: "planar_maa" for r in ("planar_lungs", "planar_liver")},
+            },
             lesion_states=b.states[0],
         )
         time_points.append(tp)

@@ -550,9 +550,10 @@ class StudyBuilder:
     ) -> dict[str, LabelMap]:
         g = views["ANTERIOR"].geometry
         out = {}
-        for role in ("lungs", "liver"):
-            projected = np.any(spect_masks[role].array > 0, axis=1)
+        for organ in ("lungs", "liver"):
+            role = f"planar_{organ}"
+            projected = np.any(spect_masks[organ].array > 0, axis=1)
             out[role] = LabelMap.from_binary(
-                self._display(projected, "ANTERIOR"), g, role, source=f"{source}/{role}"
+                self._display(projected, "ANTERIOR"), g, organ, source=f"{source}/{role}"
             )
         return out

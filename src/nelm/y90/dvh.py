@@ -503,10 +503,17 @@ class DVH:
 
 
 # -- sampling a dose map inside a structure ---------------------------------------------------
-def _mask_weights(mask: MaskLike, grid: Geometry, name: str) -> tuple[npt.NDArray[np.float64], Geometry]:
-    """Per-voxel volume weights in [0, 1] of a mask and the grid they lie on."""
+def _mask_voxels(
+    mask: MaskLike, grid: Geometry, name: str
+) -> tuple[tuple[npt.NDArray[np.intp], ...], npt.NDArray[np.float64], Geometry]:
+    """Indices of a mask's voxels, their volume weights in (0, 1], and the grid they lie on.
+
+    Boolean masks and label maps are indexed directly (weights all 1), without a float copy of
+    the whole grid; fractional masks are checked to lie in [0, 1].
+    """
     if isinstance(mask, LabelMap):
-        return mask.any_mask().astype(np.float64), mask.geometry
+        idx = np.nonzero(mask.any_mask())
+        return idx, np.ones(idx[0].size), mask.geometry
     if isinstance(mask, Volume):
         arr, geometry = np.asarray(mask.array), mask.geometry
     else:
@@ -517,7 +524,8 @@ def _mask_weights(mask: MaskLike, grid: Geometry, name: str) -> tuple[npt.NDArra
                 "give a Volume or LabelMap carrying the mask's own grid"
             )
     if arr.dtype == np.bool_:
-        return arr.astype(np.float64), geometry
+        idx = np.nonzero(arr)
+        return idx, np.ones(idx[0].size), geometry
     if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
         raise MaskError(f"mask of structure {name!r} has dtype {arr.dtype}; expected boolean or 0-1 weights")
     w = arr.astype(np.float64)
@@ -526,7 +534,8 @@ def _mask_weights(mask: MaskLike, grid: Geometry, name: str) -> tuple[npt.NDArra
             f"mask of structure {name!r} holds values outside [0, 1]; give a boolean or fractional "
             "mask (use a LabelMap for integer labels)"
         )
-    return w, geometry
+    idx = np.nonzero(w > 0)
+    return idx, w[idx], geometry
 
 
 def sample_structure(
@@ -593,11 +602,9 @@ def sample_maps(
     k = 1 if supersample is None else supersample
     if k < 1:
         raise ConfigError(f"supersample must be a positive integer or None, got {supersample!r}")
-    weights, mask_grid = _mask_weights(mask, grid, name)
-    idx = np.nonzero(weights > 0)
+    idx, w, mask_grid = _mask_voxels(mask, grid, name)
     if idx[0].size == 0:
         raise MaskError(f"structure {name!r} is empty: its mask holds no voxels")
-    w = weights[idx]
     if idx[0].size * k**3 > MAX_SAMPLES:
         raise ConfigError(
             f"structure {name!r}: {idx[0].size} mask voxels x supersample {k}^3 exceeds "

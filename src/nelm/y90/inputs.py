@@ -30,7 +30,7 @@ from nelm.case.vocabulary import TimePointKind
 from nelm.errors import InputError
 from nelm.imaging.volume import Volume
 from nelm.timepoint_data import TimePointData, load_time_point
-from nelm.y90.lsf import LungShunt, lsf_from_spect
+from nelm.y90.lsf import LungShunt, lsf_from_planar, lsf_from_spect
 
 __all__ = ["PlanningMeasurements", "measure_planning", "planning_time_point"]
 
@@ -74,6 +74,7 @@ class PlanningMeasurements:
     masks: dict[str, npt.NDArray[np.bool_]] = field(default_factory=dict, repr=False, compare=False)
     lesion_masks: dict[str, npt.NDArray[np.bool_]] = field(default_factory=dict, repr=False, compare=False)
     missing: tuple[str, ...] = ()
+    planar_lung_shunt: LungShunt | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The measured values (no arrays)."""
@@ -85,6 +86,7 @@ class PlanningMeasurements:
             "lung_volume_ml": self.lung_volume_ml,
             "hepatic_tumour_burden_percent": self.hepatic_tumour_burden_percent,
             "lung_shunt": None if self.lung_shunt is None else self.lung_shunt.to_dict(),
+            "planar_lung_shunt": None if self.planar_lung_shunt is None else self.planar_lung_shunt.to_dict(),
             "tn_ratio": self.tn_ratio,
             "activity_ratio": self.activity_ratio,
             "missing": list(self.missing),
@@ -138,6 +140,7 @@ def measure_planning(case: Case, time_point_id: str | None = None) -> PlanningMe
     lung_shunt = None
     if spect is not None and "lungs" in masks and "liver" in masks:
         lung_shunt = lsf_from_spect(spect, masks["lungs"], masks["liver"])
+    planar_shunt = _planar_lsf(data)
     tn_ratio = activity_ratio = None
     if spect is not None and perfused is not None and tumour is not None and tumour.any():
         normal = perfused & ~tumour
@@ -165,4 +168,25 @@ def measure_planning(case: Case, time_point_id: str | None = None) -> PlanningMe
         masks=masks,
         lesion_masks=lesion_masks,
         missing=tuple(missing),
+        planar_lung_shunt=planar_shunt,
+    )
+
+
+def _planar_lsf(data: TimePointData) -> LungShunt | None:
+    """Planar geometric-mean LSF from ``planar_maa`` and its ``planar_lungs``/``planar_liver`` ROIs."""
+    views = data.planar.get("planar_maa")
+    rois = [data.masks.get(role) for role in ("planar_lungs", "planar_liver")]
+    if views is None or rois[0] is None or rois[1] is None:
+        return None
+    if not {"ANTERIOR", "POSTERIOR"} <= set(views):
+        raise InputError(
+            f"time point {data.time_point.id}: planar_maa needs an ANTERIOR and a POSTERIOR view, "
+            f"it holds {sorted(views)}"
+        )
+    return lsf_from_planar(
+        views["ANTERIOR"],
+        views["POSTERIOR"],
+        rois[0].any_mask(),
+        rois[1].any_mask(),
+        source=f"time point {data.time_point.id}: planar_maa with planar_lungs and planar_liver ROIs",
     )

@@ -216,17 +216,7 @@ def plan_y90(plan_file: PlanFile, case: Case | None = None) -> Y90Plan:
         _pick("tumour_volume", plan_file.tumour_volume_ml, measured and measured.tumour_volume_ml, sources),
         "tumour_volume",
     )
-    if plan_file.lung_shunt_fraction is not None:
-        shunt: LungShunt = lsf_given(plan_file.lung_shunt_fraction, source="plan file")
-        sources["lung_shunt"] = "plan file"
-    elif measured is not None and measured.lung_shunt is not None:
-        shunt = measured.lung_shunt
-        sources["lung_shunt"] = f"measured ({shunt.method.value})"
-    else:
-        raise InputError(
-            "Y-90 plan: lung_shunt is neither in the plan file nor measurable "
-            "(MAA SPECT with lungs and liver masks)"
-        )
+    shunt = _lung_shunt(plan_file, measured, sources)
     if plan_file.lung_mass_kg is not None:
         lung_kg = plan_file.lung_mass_kg
         sources["lung_mass"] = "plan file"
@@ -291,6 +281,35 @@ def plan_y90(plan_file: PlanFile, case: Case | None = None) -> Y90Plan:
         constants=constants,
         warnings=tuple(warnings),
     )
+
+
+def _lung_shunt(
+    plan_file: PlanFile, measured: PlanningMeasurements | None, sources: dict[str, str]
+) -> LungShunt:
+    """The LSF to plan with: given in the plan file, else measured by ``lung_shunt_method``.
+
+    Without a method, SPECT/CT is preferred (planar overestimates; y90-dosimetry.md §2.4), and the
+    planar geometric mean is used only when SPECT cannot be measured; its result carries the
+    overestimation warning either way.
+    """
+    if plan_file.lung_shunt_fraction is not None:
+        sources["lung_shunt"] = "plan file"
+        return lsf_given(plan_file.lung_shunt_fraction, source="plan file")
+    by_method = {
+        "spect": (None if measured is None else measured.lung_shunt, "MAA SPECT with lungs and liver masks"),
+        "planar": (
+            None if measured is None else measured.planar_lung_shunt,
+            "planar_maa with planar_lungs and planar_liver ROIs",
+        ),
+    }
+    order = [plan_file.lung_shunt_method] if plan_file.lung_shunt_method else ["spect", "planar"]
+    for method in order:
+        shunt, _ = by_method[method]
+        if shunt is not None:
+            sources["lung_shunt"] = f"measured ({shunt.method.value})"
+            return shunt
+    needs = " or ".join(by_method[m][1] for m in order)
+    raise InputError(f"Y-90 plan: lung_shunt is neither in the plan file nor measurable (needs {needs})")
 
 
 def _limits(pf: PlanFile) -> SafetyLimits:

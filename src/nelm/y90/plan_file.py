@@ -50,7 +50,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import Field, Strict, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, Strict, ValidationError, ValidationInfo, field_validator, model_validator
 
 from nelm.case.base import ManifestModel, Text
 from nelm.case.load import read_document
@@ -261,6 +261,12 @@ class PlanFile(ManifestModel):
     def _half_life(cls, value: object, info: ValidationInfo) -> float | None:
         seconds = parse_unit_field(value, info, Dimension.DURATION, "s", allow_zero=False)
         return None if seconds is None else seconds / 3600.0
+
+    @model_validator(mode="after")
+    def _one_lsf_source(self) -> PlanFile:
+        if self.lung_shunt_fraction is not None and self.lung_shunt_method is not None:
+            raise fail("give lung_shunt (a value) or lung_shunt_method (measure it), not both")
+        return self
 
     @field_validator("lung_shunt_fraction", mode="before")
     @classmethod

@@ -25,8 +25,13 @@ def plan_lines(result: Y90Plan) -> Iterator[str]:
         yield (
             f"measured on {m.time_point_id!r}: liver {_g(m.liver_volume_ml, '.0f')} mL, perfused "
             f"{_g(m.perfused_volume_ml, '.0f')} mL, tumour {_g(m.tumour_volume_ml, '.1f')} mL, "
-            f"LSF {_g(None if m.lung_shunt is None else 100 * m.lung_shunt.fraction, '.1f')} %, "
-            f"TNR {_g(m.tn_ratio)}, activity ratio {_g(m.activity_ratio)}"
+            f"LSF {_g(None if m.lung_shunt is None else 100 * m.lung_shunt.fraction, '.1f')} % (SPECT), "
+            + (
+                ""
+                if m.planar_lung_shunt is None
+                else f"{100 * m.planar_lung_shunt.fraction:.1f} % (planar, overestimates), "
+            )
+            + f"TNR {_g(m.tn_ratio)}, activity ratio {_g(m.activity_ratio)}"
         )
     yield "inputs from: " + ", ".join(f"{k} ({v})" for k, v in result.sources.items())
     for plan in result.plans:
