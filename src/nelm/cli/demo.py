@@ -1,11 +1,10 @@
 """``nelm demo``: the synthetic patient, end to end.
 
 The demo generates the synthetic NELM patient, writes it as DICOM and NIfTI with its case
-manifest and ground truth, loads every series and mask of the manifest back through nelm's
-loaders (checking each mask against the image it lies on), quantifies every time point with
-CT/MR phases, assesses the response across the follow-ups by every criterion, and prints a
-summary beside the known truth. Later stages (Y-90,
-reports) join here.
+manifest and ground truth into ``OUT``, then runs ``nelm run`` on it (quantification, response,
+Y-90 planning and dosimetry, decision support and imaging advice, the report, the JSON and the
+DICOM export, into ``OUT/results``) and prints a summary beside the known truth and where the
+report is.
 """
 
 from __future__ import annotations
@@ -17,17 +16,19 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, TextColumn
 
 from nelm import RESEARCH_USE_DISCLAIMER
-from nelm.atomic import atomic_dir, write_text_atomic
+from nelm.atomic import atomic_dir
 from nelm.cli.phantom import add_arguments, config_from_args
-from nelm.cli.response import print_assessment, write_plots
+from nelm.cli.response import print_assessment
 from nelm.errors import InputError
 
 __all__ = ["add_subparser", "run"]
 
 DEFAULT_OUT = Path("demo-output")
+#: Where the demo's ``nelm run`` outputs go, inside ``--out``.
+RESULTS_DIR = "results"
 
 
 def add_subparser(sub: Any) -> None:
@@ -68,53 +69,24 @@ def _fmt_spacing(sp: tuple[float, float, float]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Generate, write, reload and summarise the synthetic patient."""
-    from nelm.case import load_case
+    """Generate and write the synthetic patient, run ``nelm run`` on it, and summarise."""
+    from nelm.cli.run import print_outcome, run_with_progress
     from nelm.phantom import generate_patient, write_patient
-    from nelm.quant.timepoint import ANATOMIC_PHASES, quantify_time_point
-    from nelm.response.course import assess_course
-    from nelm.timepoint_data import load_case_data
 
     out: Path = args.out
     _check_out(out)
     console = Console(highlight=False, soft_wrap=True)
     started = time.perf_counter()
     config = config_from_args(args)
-    columns = (
-        TextColumn("{task.description:<34}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task("generating the synthetic patient", total=None)
+    with Progress(TextColumn("{task.description}"), console=console, transient=True) as progress:
+        progress.add_task("generating and writing the synthetic patient", total=None)
         patient = generate_patient(config)
-        progress.update(task, description="writing DICOM and NIfTI")
         with atomic_dir(out) as tmp:
             write_patient(patient, tmp)
-        case = load_case(out / "case.yaml")
-        n_items = sum(len(tp.images) + len(tp.masks) for tp in case.time_points)
-        progress.update(task, description="loading series and masks", total=n_items, completed=0)
-
-        def step(label: str) -> None:
-            progress.update(task, description=f"loading {label}"[:34], advance=1)
-
-        data = load_case_data(case, progress=step)
-        quantified = [
-            d
-            for d in data.values()
-            if {"liver", "lesions"} <= set(d.masks) and set(d.images) & set(ANATOMIC_PHASES)
-        ]
-        progress.update(task, description="quantifying", total=len(quantified), completed=0)
-        quants = []
-        for d in quantified:
-            quants.append(quantify_time_point(d, patient=case.patient))
-            progress.update(task, advance=1)
-        progress.update(task, description="response assessment", total=None)
-        response_case, assessment = assess_course(case, data, quants)
-        write_text_atomic(out / "response.json", assessment.model_dump_json(indent=2) + "\n")
-        plots = write_plots(out / "response", response_case, assessment)
+    outputs = run_with_progress(console, case_path=out / "case.yaml", out_dir=out / RESULTS_DIR)
     elapsed = time.perf_counter() - started
+    results = outputs.results
+    case, data = results.case, results.data
 
     truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
     console.print(f"[bold]nelm demo[/bold]: synthetic NELM patient {case.case_id} (seed {config.seed})")
@@ -135,18 +107,18 @@ def run(args: argparse.Namespace) -> int:
             on = tpd.mask_image.get(role, "")
             total = sum(lm.volume_ml(k) for k in lm.labels)
             console.print(
-                f"  mask {role:<9} {len(lm.labels):>3} label(s), {total:9.1f} mL"
+                f"  mask {role:<12} {len(lm.labels):>3} label(s), {total:9.1f} mL"
                 + (f"  on {on} grid ✓" if on else "")
             )
     console.print("\n[bold]quantification[/bold] (nelm quantify; ground truth below)")
-    for q in quants:
+    for q in results.quants:
         p = q.patient
         console.print(
             f"  {q.time_point:<12} {p.lesion_count:>3} lesion(s), tumour {p.tumour_volume_ml:.1f} mL, "
             f"hepatic tumour burden {p.hepatic_tumour_burden_percent:.1f} % ({p.burden_category}), "
             f"enhancing {p.enhancing_tumour_burden_percent:.1f} %, {p.distribution}"
             if p.enhancing_tumour_burden_percent is not None
-            else f"{p.distribution}"
+            else f"  {q.time_point:<12} {p.lesion_count:>3} lesion(s), {p.distribution}"
         )
     console.print("\n[bold]ground truth[/bold] (truth.json)")
     organs = truth["organs"]
@@ -157,8 +129,29 @@ def run(args: argparse.Namespace) -> int:
             f"hepatic tumour burden {tpt['hepatic_tumour_burden_percent']:.1f} %, "
             f"enhancing {tpt['enhancing_tumour_burden_percent']:.1f} %, {tpt['distribution']}"
         )
-    console.print("\n[bold]response[/bold] (nelm response; every criterion side by side)")
-    print_assessment(console, assessment, rules=False)
-    console.print(f"response JSON {out / 'response.json'}, plots {', '.join(str(p) for p in plots)}")
-    console.print(f"\ndone in {elapsed:.1f} s")
+    if results.response is not None:
+        console.print("\n[bold]response[/bold] (nelm response; every criterion side by side)")
+        print_assessment(console, results.response, rules=False)
+    if results.y90_plan is not None:
+        from nelm.y90.summary import plan_lines
+
+        console.print("\n[bold]Y-90 plan[/bold] (nelm y90 plan)")
+        for line in plan_lines(results.y90_plan):
+            console.print(f"  {line}")
+    if results.y90_dose is not None:
+        from nelm.y90.summary import dose_lines
+
+        console.print("\n[bold]Y-90 delivered dose[/bold] (nelm y90 dose)")
+        for line in dose_lines(results.y90_dose):
+            console.print(f"  {line}")
+    for title, part in (("decision support", results.decision), ("imaging advice", results.imaging_advice)):
+        if part is not None:
+            console.print(f"\n[bold]{title}[/bold] (nelm advise; supports a tumour board, does not decide)")
+            for line in part.summary_lines():
+                console.print(f"  {line}")
+    console.print("\n[bold]nelm run[/bold] stages and outputs")
+    print_outcome(console, outputs)
+    shown = outputs.report_pdf or outputs.report_html or outputs.results_json
+    console.print(f"\n[bold]report: {shown}[/bold]")
+    console.print(f"done in {elapsed:.1f} s")
     return 0

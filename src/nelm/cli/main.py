@@ -16,11 +16,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from nelm import RESEARCH_USE_DISCLAIMER, __version__
+from nelm.cli import advise as advise_command
 from nelm.cli import demo as demo_command
 from nelm.cli import info as info_command
 from nelm.cli import phantom as phantom_command
 from nelm.cli import quantify as quantify_command
 from nelm.cli import response as response_command
+from nelm.cli import run as run_command
 from nelm.cli import y90 as y90_command
 from nelm.errors import InputError, NelmError
 
@@ -28,7 +30,16 @@ __all__ = ["build_parser", "main"]
 
 logger = logging.getLogger("nelm")
 
-_SUBCOMMANDS = (phantom_command, info_command, quantify_command, response_command, y90_command, demo_command)
+_SUBCOMMANDS = (
+    phantom_command,
+    info_command,
+    quantify_command,
+    response_command,
+    y90_command,
+    run_command,
+    advise_command,
+    demo_command,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

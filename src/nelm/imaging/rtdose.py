@@ -201,6 +201,8 @@ def write_rtdose(
     series_description: str = "nelm Y-90 absorbed dose",
     content_datetime: datetime | None = None,
     policy: Policy = Policy.WARN,
+    series_instance_uid: str | None = None,
+    sop_instance_uid: str | None = None,
 ) -> Path:
     """Write an absorbed-dose volume (Gy) as one DICOM RT Dose file (see the module docstring).
 
@@ -227,6 +229,9 @@ def write_rtdose(
         When the dose was computed (timezone-aware); default: the dose volume's acquisition time.
     policy:
         What to do about tolerable problems: over-long text, no date-time known at all.
+    series_instance_uid, sop_instance_uid:
+        UIDs of the new RT Dose series and instance (e.g. from a de-identification UID map);
+        default: derived from the study UID and the dose values (deterministic either way).
 
     Returns
     -------
@@ -277,7 +282,7 @@ def write_rtdose(
         metadata=dataclasses.replace(
             md,
             study_instance_uid=study,
-            series_instance_uid="",  # a new series: never the referenced image series
+            series_instance_uid=series_instance_uid or "",  # a new series, never the referenced one
             frame_of_reference_uid=frame_of_reference,
             sop_class_uid=RT_DOSE_STORAGE,
             manufacturer="nelm",
@@ -331,7 +336,9 @@ def write_rtdose(
     _references(ds, reference)
     ds.PixelData = np.ascontiguousarray(stored, dtype="<u4").tobytes()
     file_meta(
-        ds, dc.deterministic_uid("instance", uids.series, uids.content, "rtdose", summation, kind, comment)
+        ds,
+        sop_instance_uid
+        or dc.deterministic_uid("instance", uids.series, uids.content, "rtdose", summation, kind, comment),
     )
     target = Path(path)
     if target.is_dir():

@@ -331,8 +331,9 @@ def compare_doses(
     for_d = delivered.metadata.frame_of_reference_uid
     if for_p and for_d and for_p != for_d:
         warnings.append(
-            f"planned and delivered dose maps have different frames of reference ({for_p} vs {for_d}); "
-            "nelm does not register them: register the maps first or the comparison is meaningless"
+            "planned and delivered dose maps have different frames of reference (their Frame of Reference "
+            "UIDs differ); nelm does not register them: register the maps first or the comparison is "
+            "meaningless unless both studies share the patient frame"
         )
     p_c, d_c, covered = _common_grid(planned, delivered, resample)
     uncovered = int(covered.size - np.count_nonzero(covered))
