@@ -102,28 +102,9 @@ def print_assessment(console: Console, assessment: Any, *, rules: bool) -> None:
 
 def write_plots(out: Path, response_case: Any, assessment: Any) -> list[Path]:
     """Waterfall and spider plots of the criteria and of the lesions, as PNG files in ``out``."""
-    from nelm.response.plots import (
-        lesion_spider,
-        lesion_waterfall,
-        plot_spider,
-        plot_waterfall,
-        spider,
-        waterfall,
-    )
+    from nelm.response.plots import write_response_plots
 
-    out.mkdir(parents=True, exist_ok=True)
-    return [
-        plot_waterfall(
-            waterfall(assessment), out / "waterfall_criteria.png", title="best change by criterion"
-        ),
-        plot_spider(
-            spider(assessment), out / "spider_criteria.png", title="change from baseline by criterion"
-        ),
-        plot_waterfall(
-            lesion_waterfall(response_case), out / "waterfall_lesions.png", title="best change by lesion"
-        ),
-        plot_spider(lesion_spider(response_case), out / "spider_lesions.png", title="long axis by lesion"),
-    ]
+    return list(write_response_plots(out, response_case, assessment).values())
 
 
 def run(args: argparse.Namespace) -> int:

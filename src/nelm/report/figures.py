@@ -334,30 +334,9 @@ def _response_figures(results: RunResults, out_dir: Path) -> dict[str, Path]:
     if results.response is None or results.response_case is None:
         logger.info("figures waterfall/spider skipped: no response assessment")
         return {}
-    from nelm.response.plots import (
-        lesion_spider,
-        lesion_waterfall,
-        plot_spider,
-        plot_waterfall,
-        spider,
-        waterfall,
-    )
+    from nelm.response.plots import write_response_plots
 
-    a, rc = results.response, results.response_case
-    return {
-        "waterfall_criteria": plot_waterfall(
-            waterfall(a), out_dir / "waterfall_criteria.png", title="best change by criterion"
-        ),
-        "spider_criteria": plot_spider(
-            spider(a), out_dir / "spider_criteria.png", title="change from baseline by criterion"
-        ),
-        "waterfall_lesions": plot_waterfall(
-            lesion_waterfall(rc), out_dir / "waterfall_lesions.png", title="best change by lesion"
-        ),
-        "spider_lesions": plot_spider(
-            lesion_spider(rc), out_dir / "spider_lesions.png", title="long axis by lesion"
-        ),
-    }
+    return write_response_plots(out_dir, results.response_case, results.response)
 
 
 _FIGURES: Final[dict[str, Callable[[RunResults, Path], Path | None]]] = {

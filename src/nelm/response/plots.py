@@ -33,6 +33,7 @@ __all__ = [
     "plot_waterfall",
     "spider",
     "waterfall",
+    "write_response_plots",
 ]
 
 
@@ -184,3 +185,30 @@ def plot_waterfall(bars: list[WaterfallBar], path: str | os.PathLike[str], *, ti
     ax.set_title(title)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def write_response_plots(
+    out: Path, response_case: ResponseCase, assessment: ResponseAssessment
+) -> dict[str, Path]:
+    """Waterfall and spider plots of the criteria and of the lesions as PNG files in ``out``.
+
+    Returns
+    -------
+    dict
+        ``waterfall_criteria``, ``spider_criteria``, ``waterfall_lesions``, ``spider_lesions`` → path.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    return {
+        "waterfall_criteria": plot_waterfall(
+            waterfall(assessment), out / "waterfall_criteria.png", title="best change by criterion"
+        ),
+        "spider_criteria": plot_spider(
+            spider(assessment), out / "spider_criteria.png", title="change from baseline by criterion"
+        ),
+        "waterfall_lesions": plot_waterfall(
+            lesion_waterfall(response_case), out / "waterfall_lesions.png", title="best change by lesion"
+        ),
+        "spider_lesions": plot_spider(
+            lesion_spider(response_case), out / "spider_lesions.png", title="long axis by lesion"
+        ),
+    }
