@@ -17,9 +17,9 @@ import pytest
 
 from nelm import RESEARCH_USE_DISCLAIMER
 from nelm.case import Case, case_from_dict, load_case
+from nelm.decision.citations import CitationOut
 from nelm.decision.protocol import (
     AdviceItem,
-    CitationEntry,
     ImagingAdvice,
     ProcedureAdvice,
     advise_imaging,
@@ -630,7 +630,7 @@ def test_every_source_cited_by_a_rule_is_registered(tmp_path: Path) -> None:
     for procedure in ("ablation", "tae", "ctace", "debtace", "tare", "prrt", "resection", "transplant"):
         advice = advise_imaging(case, procedure=procedure)
         for cid, entry in advice.citations.items():
-            assert entry == CitationEntry(text=PROTOCOL_SOURCES[cid].text, url=PROTOCOL_SOURCES[cid].url)
+            assert entry == CitationOut(text=PROTOCOL_SOURCES[cid].text, url=PROTOCOL_SOURCES[cid].url)
         for proc in advice.procedures:
             assert proc.cited() <= set(advice.citations)
             assert all(i.citations for i in proc.items)

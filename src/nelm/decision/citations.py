@@ -10,19 +10,45 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CITATIONS", "Citation", "citation"]
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["CITATIONS", "Citation", "CitationOut", "citation"]
 
 
 @dataclass(frozen=True)
 class Citation:
-    """A short citation and its URL or DOI."""
+    """A cited source: a short citation with its provenance tag, and its URL or DOI.
+
+    Both registries use it: the decision rules' (:data:`CITATIONS`) and the imaging-protocol
+    advisor's (:data:`nelm.decision.protocol_sources.PROTOCOL_SOURCES`).
+
+    Parameters
+    ----------
+    text:
+        Authors, venue and what the source supports, with its provenance tag.
+    url:
+        Where the checked text was read, or ``None`` (a [B] practice convention).
+    """
 
     text: str
-    url: str
+    url: str | None = None
 
-    def to_dict(self) -> dict[str, str]:
+    def __post_init__(self) -> None:
+        if not self.text.strip():
+            raise ValueError("a citation needs a text")
+
+    def to_dict(self) -> dict[str, str | None]:
         """JSON-ready dict."""
         return {"text": self.text, "url": self.url}
+
+
+class CitationOut(BaseModel):
+    """A cited source in an output document (decision result, imaging advice)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text: str
+    url: str | None
 
 
 CITATIONS: dict[str, Citation] = {

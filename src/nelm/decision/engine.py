@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from nelm import RESEARCH_USE_DISCLAIMER
 from nelm.case.vocabulary import Differentiation, Grade
-from nelm.decision.citations import CITATIONS
+from nelm.decision.citations import CITATIONS, CitationOut
 from nelm.decision.inputs import INPUT_UNITS, DecisionInputs, format_value
 from nelm.decision.levels import Level, worst
 from nelm.decision.thresholds import PARAMETERS, Thresholds
@@ -259,13 +259,6 @@ class Disagreement(_Model):
     default: str
     alternatives: str
     citations: list[str]
-
-
-class CitationOut(_Model):
-    """A cited source."""
-
-    text: str
-    url: str
 
 
 class InputOut(_Model):

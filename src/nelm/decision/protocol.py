@@ -56,6 +56,7 @@ from nelm.case import (
     is_earlier,
 )
 from nelm.decision import protocol_rules as rules
+from nelm.decision.citations import CitationOut
 from nelm.decision.protocol_rules import DayWindow, ItemRule, ProtocolSettings
 from nelm.decision.protocol_sources import PROTOCOL_SOURCES, how_to_get
 from nelm.errors import InputError
@@ -64,7 +65,6 @@ __all__ = [
     "ADVISED_PROCEDURES",
     "AdviceItem",
     "AdviceWarning",
-    "CitationEntry",
     "CriterionAdvice",
     "ImagingAdvice",
     "MissingInput",
@@ -177,13 +177,6 @@ class MissingInput(_Model):
     how_to_get: str
 
 
-class CitationEntry(_Model):
-    """A cited source."""
-
-    text: str
-    url: str | None
-
-
 class ImagingAdvice(_Model):
     """The imaging-protocol advice of a case on one date.
 
@@ -195,7 +188,7 @@ class ImagingAdvice(_Model):
     on: dt.date
     procedures: tuple[ProcedureAdvice, ...]
     missing: tuple[MissingInput, ...]
-    citations: dict[str, CitationEntry]
+    citations: dict[str, CitationOut]
 
     @model_validator(mode="after")
     def _cited(self) -> ImagingAdvice:
@@ -640,9 +633,7 @@ def advise_imaging(
 
     _attach_same_sequence(case, points, procedures)
     used = sorted(set().union(*(p.cited() for p in procedures)))
-    citations = {
-        cid: CitationEntry(text=PROTOCOL_SOURCES[cid].text, url=PROTOCOL_SOURCES[cid].url) for cid in used
-    }
+    citations = {cid: CitationOut(**PROTOCOL_SOURCES[cid].to_dict()) for cid in used}
     logger.debug("imaging advice for %s on %s: %d procedure(s)", case.case_id, on, len(procedures))
     return ImagingAdvice(
         disclaimer=RESEARCH_USE_DISCLAIMER,
