@@ -39,7 +39,7 @@ from nelm.errors import DicomError, MaskError
 from nelm.imaging.labelmap import LabelMap
 from nelm.imaging.seg.codes import PROPERTY_KINDS
 from nelm.imaging.seg.highdicom_log import highdicom_warnings_to_log
-from nelm.imaging.seg.write import _source_grid
+from nelm.imaging.seg.write import source_grid
 
 __all__ = ["ExportSeg", "SegSegment", "natural_key", "write_export_seg"]
 
@@ -145,7 +145,7 @@ def write_export_seg(
     DicomError
         highdicom rejects the content.
     """
-    grid, ordered = _source_grid(list(sources))
+    grid, ordered = source_grid(list(sources))
     src = ordered[0]
     where = f"source series {src.get('SeriesInstanceUID', '?')} ({len(ordered)} images)"
     grid.require_same(liver.geometry, what=where, other_what=f"liver mask {liver.source or ''}".strip())

@@ -31,7 +31,7 @@ from nelm.imaging.seg.codes import KIND_ALIASES, PROPERTY_KINDS, property_codes,
 from nelm.imaging.seg.highdicom_log import highdicom_warnings_to_log
 from nelm.imaging.seg.planes import floats
 
-__all__ = ["LABELMAP_MIN_HIGHDICOM", "SegmentationType", "write_seg"]
+__all__ = ["LABELMAP_MIN_HIGHDICOM", "SegmentationType", "source_grid", "write_seg"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def _source_name(ds: Dataset, i: int) -> str:
     return str(filename) if isinstance(filename, str) and filename else f"source image {i + 1}"
 
 
-def _source_grid(datasets: list[Dataset]) -> tuple[Geometry, list[Dataset]]:
+def source_grid(datasets: list[Dataset]) -> tuple[Geometry, list[Dataset]]:
     """Grid of a single-frame source series and its datasets in slice order.
 
     Stacking is :func:`nelm.imaging.dicom_common.stack_planes`, the same as nelm's DICOM series
@@ -225,7 +225,7 @@ def write_seg(
     if unknown:
         raise InputError(f"categories name label values {unknown} that {what} does not have")
     datasets = _read_sources(source_images)
-    grid, ordered = _source_grid(datasets)
+    grid, ordered = source_grid(datasets)
     src = ordered[0]
     grid.require_same(
         labelmap.geometry,
