@@ -33,7 +33,14 @@ from nelm.errors import GeometryError, MaskError
 from nelm.imaging.geometry import Geometry
 from nelm.phantom import PhantomConfig, SyntheticPatient, generate_patient
 from nelm.quant import diameters
-from nelm.quant.diameters import AxialDiameters, axial_diameters, mask_volume_ml, max_3d_diameter_mm
+from nelm.quant.diameters import (
+    AxialDiameters,
+    LesionDiameters,
+    axial_diameters,
+    lesion_diameters,
+    mask_volume_ml,
+    max_3d_diameter_mm,
+)
 from nelm.quant.lesions import lesion_instances, lesion_mask
 
 # (slice, row, column) spacings of the brief: thin and thick axial CT and an isotropic grid.
@@ -480,9 +487,15 @@ def _brute_chord(
     return length, start, stop
 
 
-def _check_against_brute_force(mask: npt.NDArray[np.bool_], g: Geometry) -> None:
-    """Long axis (value, slice rule), short axis (value and the chord rule) and 3-D diameter."""
-    d = axial_diameters(mask, g)
+def _check_against_brute_force(
+    mask: npt.NDArray[np.bool_], g: Geometry, measured: LesionDiameters | None = None
+) -> None:
+    """Long axis (value, slice rule), short axis (value and the chord rule) and 3-D diameter.
+
+    ``measured``: the values of :func:`lesion_diameters` for this mask, else those of
+    :func:`axial_diameters` and :func:`max_3d_diameter_mm` are checked.
+    """
+    d = axial_diameters(mask, g) if measured is None else measured.axial
     assert d is not None
     per_slice = {k: _brute_slice_caliper_mm(mask, g, k) for k in range(mask.shape[0]) if mask[k].any()}
     best = max(per_slice.values())
@@ -495,7 +508,8 @@ def _check_against_brute_force(mask: npt.NDArray[np.bool_], g: Geometry) -> None
     assert d.short_mm == pytest.approx(length, abs=1e-7)
     got = np.array(d.short_endpoints_lps_mm)
     assert np.allclose(got, [start, stop], atol=1e-6) or np.allclose(got, [stop, start], atol=1e-6)
-    assert max_3d_diameter_mm(mask, g) == pytest.approx(_brute_max3d_mm(mask, g), abs=1e-9)
+    feret = max_3d_diameter_mm(mask, g) if measured is None else measured.max_3d_mm
+    assert feret == pytest.approx(_brute_max3d_mm(mask, g), abs=1e-9)
 
 
 def _shape_masks() -> dict[str, npt.NDArray[np.bool_]]:
@@ -661,6 +675,88 @@ def test_slab_search_matches_all_pairs(cloud: str, monkeypatch: pytest.MonkeyPat
     assert diameters._diameter(pts) == pytest.approx(exhaustive, abs=1e-9)  # 3000 points: slabs
     monkeypatch.setattr(diameters, "_SLAB_SET", 10**9)
     assert diameters._diameter(pts) == pytest.approx(exhaustive, abs=1e-9)
+
+
+# -- many lesions at once -------------------------------------------------------------------------
+def _mixed_lesions() -> list[tuple[npt.NDArray[np.bool_], Geometry]]:
+    """Every shape on every grid, some inside a wider background box (offsets), shuffled."""
+    items = []
+    for mask in _shape_masks().values():
+        for grid in ("anisotropic", "rotated", "tilted", "sheared"):
+            if len(items) % 3 == 1:  # not a tight crop: background rows, columns and slices around
+                mask = np.pad(mask, ((1, 2), (3, 0), (0, 2)))
+            items.append((mask, _grids(mask.shape)[grid]))
+    order = np.random.default_rng(7).permutation(len(items))
+    return [items[i] for i in order]
+
+
+@pytest.fixture(params=["one stack", "a stack each", "tight crops first"])
+def stacking(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Force how :func:`lesion_diameters` stacks the masks (the values must not change)."""
+    how = str(request.param)
+    if how == "one stack":
+        monkeypatch.setattr(diameters, "_STACK_PADDING", math.inf)
+    elif how == "a stack each":
+        monkeypatch.setattr(diameters, "_STACK_PADDING", 0.0)
+        monkeypatch.setattr(diameters, "_STACK_SLACK", 0)
+    else:  # every mask is first cropped to its foreground box, as a whole-image mask would be
+        monkeypatch.setattr(diameters, "_CROP_ABOVE", 0)
+    return how
+
+
+def test_many_lesions_at_once_match_brute_force(pruning: str, stacking: str) -> None:
+    """Stacked masks of several grids, shapes and offsets: each value is its own brute force."""
+    items = _mixed_lesions()
+    sizes = lesion_diameters(items)
+    assert len(sizes) == len(items)
+    for (mask, g), size in zip(items, sizes, strict=True):
+        _check_against_brute_force(mask, g, size)
+
+
+def test_many_lesions_at_once_equal_one_at_a_time(stacking: str) -> None:
+    """Random blobs: the batch gives each lesion's own values (endpoints to the last bit)."""
+    rng = np.random.default_rng(11)
+    items = []
+    for n in range(40):
+        shape = (int(rng.integers(1, 6)), int(rng.integers(2, 30)), int(rng.integers(2, 30)))
+        mask = rng.random(shape) < rng.uniform(0.3, 0.95)
+        mask.flat[int(rng.integers(mask.size))] = True
+        items.append((mask, _grids(shape)[("anisotropic", "rotated", "tilted", "sheared")[n % 4]]))
+    for (mask, g), size in zip(items, lesion_diameters(items), strict=True):
+        assert size.axial == axial_diameters(mask, g)
+        assert size.max_3d_mm == pytest.approx(max_3d_diameter_mm(mask, g), rel=1e-12)
+
+
+def test_lesion_diameters_of_no_lesions() -> None:
+    assert lesion_diameters([]) == []
+
+
+def test_bad_lesion_among_many_is_named() -> None:
+    g = Geometry.from_spacing((3, 4, 5), (2.0, 1.0, 1.0))
+    good = np.zeros(g.shape, dtype=bool)
+    good[1, 1:3, 1:4] = True
+    labels = good.astype(np.uint8) * 2
+    with pytest.raises(MaskError, match=r"lesion mask 1 of 3: .*only 0 and 1"):
+        lesion_diameters([(good, g), (labels, g), (good, g)])  # type: ignore[list-item]
+    with pytest.raises(MaskError, match=r"lesion mask 2 of 3 is empty"):
+        lesion_diameters([(good, g), (good, g), (np.zeros_like(good), g)])
+    with pytest.raises(GeometryError, match=r"lesion mask 0 of 2: .*does not match its grid"):
+        lesion_diameters([(good[:, :, :4], g), (good, g)])
+    coronal = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]]).T
+    g_cor = Geometry.from_spacing(g.shape, (2.0, 1.0, 1.0), directions=coronal)
+    with pytest.raises(GeometryError, match=r"lesion mask 1 of 2: .*axial plane"):
+        lesion_diameters([(good, g), (good, g_cor)])
+    assert lesion_diameters([(good, g), (good, g_cor)], max_tilt_deg=90.0)[1].max_3d_mm > 0
+
+
+def test_inconsistent_lesion_diameters_cannot_be_built() -> None:
+    p, q = (0.0, 0.0, 0.0), (10.0, 0.0, 0.0)
+    axial = AxialDiameters(10.0, 5.0, 0, (p, q), (p, (0.0, 5.0, 0.0)))
+    assert LesionDiameters(axial, 10.0).max_3d_mm == 10.0
+    with pytest.raises(MaskError, match="cannot be shorter"):
+        LesionDiameters(axial, 9.5)
+    with pytest.raises(MaskError, match="cannot be shorter"):
+        LesionDiameters(axial, math.nan)
 
 
 # -- the synthetic patient ------------------------------------------------------------------------

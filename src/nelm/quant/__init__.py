@@ -8,7 +8,9 @@ from __future__ import annotations
 from nelm.quant.diameters import (
     MAX_AXIAL_TILT_DEG,
     AxialDiameters,
+    LesionDiameters,
     axial_diameters,
+    lesion_diameters,
     mask_volume_ml,
     max_3d_diameter_mm,
 )
@@ -31,9 +33,11 @@ __all__ = [
     "LOBE_OF_SEGMENT",
     "MAX_AXIAL_TILT_DEG",
     "AxialDiameters",
+    "LesionDiameters",
     "LesionInstance",
     "axial_diameters",
     "is_binary_lesion_map",
+    "lesion_diameters",
     "lesion_instances",
     "lesion_label_map",
     "lesion_mask",

@@ -40,7 +40,7 @@ from nelm.imaging.metadata import ValueUnit
 from nelm.imaging.suv import Normalisation, SuvInputs, suv_factor
 from nelm.imaging.volume import Volume
 from nelm.quant.burden import BurdenLesion, liver_burden
-from nelm.quant.diameters import AxialDiameters, axial_diameters, max_3d_diameter_mm
+from nelm.quant.diameters import AxialDiameters, axial_diameters, lesion_diameters
 from nelm.quant.enhancement import (
     EnhancementSettings,
     PhaseStats,
@@ -402,13 +402,18 @@ def quantify_time_point(
     vox_ml = base.voxel_volume_ml
     results: list[LesionQuant] = []
     burden_lesions: list[BurdenLesion] = []
-    for inst in instances:
+    crops = [
+        (lesions.array[inst.bbox] == inst.label_value, base.cropped(inst.bbox_start, inst.bbox_stop))
+        for inst in instances
+    ]
+    if progress:
+        progress(f"diameters of {len(crops)} lesion(s)")
+    sizes = lesion_diameters(crops)
+    for inst, (mask, g), size in zip(instances, crops, sizes, strict=True):
         if progress:
             progress(f"lesion {inst.lesion_id}")
         sl = inst.bbox
-        mask = lesions.array[sl] == inst.label_value
-        g = base.cropped(tuple(s.start for s in sl), tuple(s.stop for s in sl))
-        axial = axial_diameters(mask, g)
+        axial = size.axial
         enhancing: EnhancingMeasure | None = None
         n_enh: int | None = None
         if enh is not None and enh_ref is not None:
@@ -430,7 +435,7 @@ def quantify_time_point(
                 lobe=inst.lobe,
                 volume_ml=inst.volume_ml,
                 axial=_axial(axial),
-                max_3d_diameter_mm=max_3d_diameter_mm(mask, g),
+                max_3d_diameter_mm=size.max_3d_mm,
                 phases=lesion_phases,
                 enhancing=enhancing,
                 choi_portal_mean_hu=lesion_phases["ct_portal"].mean if "ct_portal" in lesion_phases else None,
