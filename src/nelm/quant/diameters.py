@@ -584,12 +584,15 @@ def _longest_chord(
     pick = int(length.argmax())
     tied = (length >= float(length[pick]) - _CHORD_TIE_MM).nonzero()[0]
     if len(tied) > 1:
-        # of tied chords the one on the line with the smallest t (to 0.1 nm), then the first along it
+        # of tied chords the one on the line with the smallest t (to 0.1 nm, rounding half to
+        # even), then the first along it (a few chords: plain Python is quicker than numpy here)
         at = tied if lines is None else lines[tied]
-        ii, jj = ci[at], cj[at]
-        key = np.rint(ii * (ta * 1e7) + jj * (tb * 1e7) - 0.5e7 * (ta + tb))
-        first = ii * (m10 * e0 - m00 * e1) + jj * (m11 * e0 - m01 * e1) - ends[tied, 0]
-        pick = int(tied[np.lexsort((first, key))[0]])
+        ka, kb, k0 = ta * 1e7, tb * 1e7, 0.5e7 * (ta + tb)
+        fa, fb = m10 * e0 - m00 * e1, m11 * e0 - m01 * e1
+        pick = min(
+            zip(ci[at].tolist(), cj[at].tolist(), ends[tied, 0].tolist(), tied.tolist(), strict=True),
+            key=lambda c: (round(c[0] * ka + c[1] * kb - k0), c[0] * fa + c[1] * fb - c[2]),
+        )[3]
     k = pick if lines is None else int(lines[pick])
     qi, qj = float(ci[k]) - 0.5, float(cj[k]) - 0.5
     b, f = ends[pick].tolist()
