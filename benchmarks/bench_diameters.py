@@ -41,6 +41,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from timing import best_of
+
 SPACING_A = (2.5, 0.8, 0.8)  # slice, row, column (mm)
 SHAPE_A = (200, 512, 512)
 SPACING_B = (1.0, 0.8, 0.8)
@@ -137,16 +139,6 @@ def _nelm_measure(mask: npt.NDArray[np.bool_], geometry: Any) -> tuple[dict[str,
     return values, {"diameters": t1 - t0, "volume": t2 - t1}
 
 
-def _best_of(repeat: int, run: Any) -> tuple[Any, float]:
-    """The result of ``run()`` and the shortest of ``repeat`` timings (timeit's convention)."""
-    best, result = math.inf, None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = run()
-        best = min(best, time.perf_counter() - t0)
-    return result, best
-
-
 def case_a(n: int, seed: int, repeat: int = 1) -> dict[str, Any]:
     """Case (a); each tool's time is the shortest of ``repeat`` runs over all lesions."""
     from nelm.imaging import Geometry, LabelMap
@@ -155,10 +147,10 @@ def case_a(n: int, seed: int, repeat: int = 1) -> dict[str, Any]:
     mask, placed = make_lesions(n, seed)
     geometry = Geometry.from_spacing(SHAPE_A, SPACING_A)
     lesions = LabelMap.from_binary(mask, geometry, "lesions", source="benchmark lesions")
-    instances, t_inst = _best_of(repeat, lambda: lesion_instances(lesions, min_volume_ml=0.0))
-    crops, t_crop = _best_of(repeat, lambda: [lesion_mask(lesions, inst) for inst in instances])
-    sizes, t_diam = _best_of(repeat, lambda: lesion_diameters(crops))
-    volumes, t_vol = _best_of(repeat, lambda: [mask_volume_ml(m, g) for m, g in crops])
+    t_inst, instances = best_of(lambda: lesion_instances(lesions, min_volume_ml=0.0), repeat)
+    t_crop, crops = best_of(lambda: [lesion_mask(lesions, inst) for inst in instances], repeat)
+    t_diam, sizes = best_of(lambda: lesion_diameters(crops), repeat)
+    t_vol, volumes = best_of(lambda: [mask_volume_ml(m, g) for m, g in crops], repeat)
     nelm_rows = [
         {"long_mm": s.axial.long_mm, "short_mm": s.axial.short_mm, "max_3d_mm": s.max_3d_mm, "volume_ml": v}
         for s, v in zip(sizes, volumes, strict=True)

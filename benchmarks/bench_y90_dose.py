@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import multiprocessing as mp
 import os
 import sys
@@ -41,6 +40,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from timing import best_of
 
 SHAPE = (200, 256, 256)  # slices, rows, columns
 SPACING_MM = (4.0, 4.0, 4.0)
@@ -81,15 +82,6 @@ def with_background(activity: npt.NDArray[np.float32], liver: npt.NDArray[np.boo
     return activity + rng.uniform(0.5 * level, 1.5 * level, activity.shape).astype(np.float32)
 
 
-def _best(fn: Any, repeat: int) -> tuple[float, Any]:
-    best, out = math.inf, None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
 def _pad_to(kernel: npt.NDArray[np.float64], n: int) -> npt.NDArray[np.float64]:
     out = np.zeros((n, n, n))
     c = [(n - m) // 2 for m in kernel.shape]
@@ -102,7 +94,7 @@ def _direct_child(
 ) -> None:
     from scipy import ndimage
 
-    seconds, dose = _best(lambda: ndimage.convolve(cumulated, kernel, mode="constant", cval=0.0), repeat)
+    seconds, dose = best_of(lambda: ndimage.convolve(cumulated, kernel, mode="constant", cval=0.0), repeat)
     queue.put({"seconds": seconds, "dose_mgy": dose})
 
 
@@ -147,7 +139,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         t3 = time.perf_counter()
         return {"kernel": t1 - t0, "dose": t2 - t1, "dvh": t3 - t2, "total": t3 - t0}, dose, d90
 
-    def best_of(act: Any) -> tuple[dict[str, float], Any, dict[str, float]]:
+    def fastest_pipeline(act: Any) -> tuple[dict[str, float], Any, dict[str, float]]:
         best: tuple[dict[str, float], Any, dict[str, float]] | None = None
         for _ in range(args.repeat):
             run = nelm_pipeline(act)  # the previous run's dose is freed before the next one
@@ -158,23 +150,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         return best
 
     cold, _, _ = nelm_pipeline()  # first call in the process: imports scipy.stats for the Sobol points
-    nelm_times, dose, d90 = best_of(act)
+    nelm_times, dose, d90 = fastest_pipeline(act)
     nelm_gy = dose.dose_gy.array
-    bg_times, dose_bg, d90_bg = best_of(act_bg)
+    bg_times, dose_bg, d90_bg = fastest_pipeline(act_bg)
     kernel = kernels.voxel_kernel(SPACING_MM, density_g_per_ml=rho)
     s_values = kernel.s_values_mgy_per_mbq_s
-    led_s, _ = _best(lambda: absorbed_dose(act, method=DoseMethod.LOCAL_DEPOSITION), args.repeat)
+    led_s, _ = best_of(lambda: absorbed_dose(act, method=DoseMethod.LOCAL_DEPOSITION), args.repeat)
 
     cumulated = activity.astype(np.float64) * DEFAULT_CONSTANTS.mean_life_s  # MBq·s
     k51 = _pad_to(s_values, 51)
-    fft1_s, peer = _best(lambda: signal.fftconvolve(cumulated, k51, mode="same"), args.repeat)
+    fft1_s, peer = best_of(lambda: signal.fftconvolve(cumulated, k51, mode="same"), args.repeat)
     peer_gy = peer / 1000.0
 
     def fft2() -> Any:
         with fft.set_workers(2):
             return signal.fftconvolve(cumulated, k51, mode="same")
 
-    fft2_s, _ = _best(fft2, args.repeat)
+    fft2_s, _ = best_of(fft2, args.repeat)
     peer_bg_gy = signal.fftconvolve(
         background.astype(np.float64) * DEFAULT_CONSTANTS.mean_life_s, k51, mode="same"
     )
