@@ -796,6 +796,7 @@ def _axial_stack(st: _Stack, to_mm: npt.NDArray[np.float64]) -> list[_AxialLocal
         upper = (np.maximum.reduce(width, axis=0) * _SLICE_BOUND).tolist()
     slice_cuts = starts.searchsorted(cuts).tolist()
     bounds = [*starts.tolist(), len(kk)]
+    (m00, m01), (m10, m11) = to_mm.tolist()
     out: list[_AxialLocal | None] = []
     for m in range(len(lo)):
         a, b = cuts[m], cuts[m + 1]
@@ -808,7 +809,6 @@ def _axial_stack(st: _Stack, to_mm: npt.NDArray[np.float64]) -> list[_AxialLocal
             mask, kk, k0, pts_mm, a, b, bounds[s0 : s1 + 1], upper[s0:s1] if upper else None
         )
         (ay, ax), (by, bx) = pts[ia].tolist(), pts[ib].tolist()
-        (m00, m01), (m10, m11) = to_mm.tolist()
         ly, lx = m00 * (by - ay) + m01 * (bx - ax), m10 * (by - ay) + m11 * (bx - ax)
         norm = math.hypot(ly, lx)
         r0, c0m = r0s[m], int(c0[m])
