@@ -91,6 +91,10 @@ def test_methods_list_the_settings_used(doc: dict[str, Any], run_results: RunRes
     assert recist["settings"] == run_results.response.criteria[0].settings
     assert run_results.y90_plan is not None
     assert methods["y90"]["plan"]["constants"]["half_life_h"] == run_results.y90_plan.constants.half_life_h
+    # the phantom's plan overrides no limit: the applied ones are nelm's published defaults
+    assert methods["y90"]["plan"]["safety_limits"]["lung_dose_per_treatment_gy"] == 30.0
+    assert methods["y90"]["plan"]["safety_limits"]["resin_lsf_bands"]["not_deliverable_above"] == 0.20
+    assert methods["y90"]["plan"]["safety_limits_overridden"] == []
 
 
 # -- schema -------------------------------------------------------------------------------------

@@ -111,6 +111,28 @@ def test_lung_dose_above_limit_blocks_without_clipping(
     assert any(f.level.value == "block" and "30 Gy" in f.message for f in result.findings["mird"])
 
 
+def test_plan_file_limits_are_applied_and_recorded(
+    tmp_path: Path, tare_case: tuple[Path, PhantomTruth]
+) -> None:
+    """A lung limit of 25 Gy from the plan file blocks a 27 Gy plan the default 30 Gy allows."""
+    body = "models: [mird]\nlung_shunt: 18 %\nmird_dose: 120 Gy\n"
+    default = plan_y90(*load_plan_source(_plan_file(tmp_path, tare_case[0], body)))
+    lung_gy = default.plans[0].doses.lung_gy
+    assert 25.0 < lung_gy < 30.0  # 120 Gy to the perfused liver with an 18 % shunt, 1 kg lungs
+    assert default.deliverable("mird")
+    assert default.to_dict()["safety_limits_overridden"] == []
+    strict = plan_y90(
+        *load_plan_source(_plan_file(tmp_path, tare_case[0], body + "lung_limit_per_treatment: 25 Gy\n"))
+    )
+    assert strict.limits.lung_dose_per_treatment_gy == 25.0
+    assert not strict.deliverable("mird")
+    assert any(f.level.value == "block" and "25 Gy" in f.message for f in strict.findings["mird"])
+    doc = strict.to_dict()
+    assert doc["safety_limits"]["lung_dose_per_treatment_gy"] == 25.0
+    assert doc["safety_limits"]["lung_dose_cumulative_gy"] == 50.0
+    assert doc["safety_limits_overridden"] == ["lung_dose_per_treatment_gy"]
+
+
 @pytest.mark.parametrize(
     ("body", "needle"),
     [

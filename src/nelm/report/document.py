@@ -47,7 +47,6 @@ import logging
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, is_dataclass
 from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Final
@@ -233,14 +232,12 @@ def _response_methods(results: RunResults) -> dict[str, Any] | None:
 
 def _y90_methods(results: RunResults) -> dict[str, Any] | None:
     from nelm.y90.dvh import DEFAULT_METRICS
-    from nelm.y90.safety import SafetyLimits
 
     plan, dose = results.y90_plan, results.y90_dose
     if plan is None and dose is None:
         return None
     out: dict[str, Any] = {"dvh_metrics": list(DEFAULT_METRICS)}
     if plan is not None:
-        limits = SafetyLimits()
         out["plan"] = {
             "constants": plan.constants.as_dict(),
             "input_sources": dict(sorted(plan.sources.items())),
@@ -253,10 +250,11 @@ def _y90_methods(results: RunResults) -> dict[str, Any] | None:
                 }
                 for p in plan.plans
             ],
-            "safety_limits_default": _plain(asdict(limits) if is_dataclass(limits) else vars(limits)),
+            "safety_limits": _plain(plan.limits.as_dict()),
+            "safety_limits_overridden": plan.limits.overridden(),
             "safety_limits_note": (
-                "nelm's default safety limits; a plan file may override them, and the limit applied "
-                "to each check is in that finding's values"
+                "the safety limits applied to this plan: nelm's defaults except those the plan file "
+                "overrides (listed); each finding also states the limit it was checked against"
             ),
         }
     if dose is not None:

@@ -89,6 +89,7 @@ class Y90Plan:
     constants: Y90Constants
     warnings: tuple[str, ...] = ()
     as_treated: dict[str, Any] | None = field(default=None)
+    limits: SafetyLimits = field(default_factory=SafetyLimits)
 
     def deliverable(self, model: str) -> bool:
         """Whether the plan of ``model`` has no blocking safety finding."""
@@ -116,6 +117,8 @@ class Y90Plan:
             "measured": None if self.measurements is None else self.measurements.to_dict(),
             "input_sources": self.sources,
             "constants": self.constants.as_dict(),
+            "safety_limits": self.limits.as_dict(),
+            "safety_limits_overridden": self.limits.overridden(),
             "as_treated": self.as_treated,
             "warnings": list(self.warnings),
         }
@@ -280,6 +283,7 @@ def plan_y90(plan_file: PlanFile, case: Case | None = None) -> Y90Plan:
         sources=sources,
         constants=constants,
         warnings=tuple(warnings),
+        limits=limits,
     )
 
 

@@ -40,7 +40,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from fractions import Fraction
 from typing import Any, Final
@@ -196,6 +196,17 @@ class SafetyLimits:
             raise ConfigError(
                 f"SafetyLimits.bilirubin_level {self.bilirubin_level!r} is not block/warn/info"
             ) from None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready values: the resin LSF bands as a nested mapping, the bilirubin level as text."""
+        out = asdict(self)
+        out["bilirubin_level"] = self.bilirubin_level.value
+        return out
+
+    def overridden(self) -> list[str]:
+        """Names of the limits that differ from nelm's defaults, in declaration order."""
+        default = SafetyLimits()
+        return [f.name for f in fields(self) if getattr(self, f.name) != getattr(default, f.name)]
 
 
 @dataclass(frozen=True)
