@@ -7,6 +7,7 @@ are known by construction (phantom truth ``pet_sstr.suv_bw`` and lesion ``sstr_s
 
 from __future__ import annotations
 
+import json
 import math
 from fractions import Fraction
 
@@ -363,3 +364,27 @@ def test_bad_krenning_scale() -> None:
 def test_bad_metabolic_threshold() -> None:
     with pytest.raises(ConfigError, match="fraction of SUVmax"):
         MetabolicThreshold(41.0)
+
+
+def test_krenning_scale_is_described_in_words_and_json() -> None:
+    """The settings written to the outputs are readable text and plain numbers, not a Python repr."""
+    default = KrenningScale()
+    assert default.describe() == (
+        "lesion SUVmax vs liver/spleen SUVmean (rounded to 0.001): 1 < 0.9 × liver; "
+        "2 within 0.9–1.1 × liver; 3 > 1.1 × liver; 4 also > spleen (3 or 4 undecided without a spleen value)"
+    )
+    custom = KrenningScale(
+        lesion_statistic="suv_peak",
+        equal_band=Fraction(1, 5),
+        no_uptake_ratio=Fraction(1, 2),
+        require_spleen=False,
+    )
+    assert custom.describe().startswith(
+        "lesion SUVpeak vs liver/spleen SUVmean (rounded to 0.001): 0 < 0.5 × liver;"
+    )
+    assert "2 within 0.8–1.2 × liver" in custom.describe()
+    settings = custom.as_dict()
+    assert settings["equal_band"] == 0.2
+    assert settings["no_uptake_ratio"] == 0.5
+    assert settings["require_spleen"] is False
+    assert json.loads(json.dumps(settings)) == settings

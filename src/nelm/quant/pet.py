@@ -494,6 +494,40 @@ class KrenningScale:
         """``value`` rounded to ``resolution_suv`` as an exact fraction."""
         return round(Fraction(value) / self.resolution_suv) * self.resolution_suv
 
+    def describe(self) -> str:
+        """The grades in words, e.g. ``"SUVmax vs liver/spleen SUVmean: 1 < 0.9 × liver, …"``."""
+        band = float(self.equal_band)
+        stat = {"suv_max": "SUVmax", "suv_peak": "SUVpeak", "suv_mean": "SUVmean"}[self.lesion_statistic]
+        grades = [
+            f"1 < {1 - band:g} × liver",
+            f"2 within {1 - band:g}–{1 + band:g} × liver",
+            f"3 > {1 + band:g} × liver",
+            "4 also > spleen"
+            + (
+                " (3 or 4 undecided without a spleen value)"
+                if self.require_spleen
+                else " (3 without a spleen value)"
+            ),
+        ]
+        if self.no_uptake_ratio is not None:
+            grades.insert(0, f"0 < {float(self.no_uptake_ratio):g} × liver")
+        return (
+            f"lesion {stat} vs liver/spleen SUVmean (rounded to {float(self.resolution_suv):g}): "
+            + "; ".join(grades)
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready settings (fractions as floats), with :meth:`describe` and the source."""
+        return {
+            "lesion_statistic": self.lesion_statistic,
+            "equal_band": float(self.equal_band),
+            "no_uptake_ratio": None if self.no_uptake_ratio is None else float(self.no_uptake_ratio),
+            "resolution_suv": float(self.resolution_suv),
+            "require_spleen": self.require_spleen,
+            "definition": self.describe(),
+            "source": self.source,
+        }
+
 
 #: The default scale (see :class:`KrenningScale`).
 DEFAULT_KRENNING_SCALE: Final[KrenningScale] = KrenningScale()

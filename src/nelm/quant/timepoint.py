@@ -121,7 +121,7 @@ class QuantSettings:
         return {
             "enhancement": asdict(self.enhancement),
             "suv_normalisation": self.suv_normalisation,
-            "krenning": str(self.krenning),
+            "krenning": self.krenning.as_dict(),
             "allow_fallback": self.allow_fallback,
             "liver_backend": self.liver_backend,
         }
@@ -255,7 +255,7 @@ def _pet(
         liver_suv_sd=ref.liver_suv_sd,
         spleen_suv_mean=ref.spleen_suv_mean,
         method=ref.method,
-        krenning_scale=str(settings.krenning),
+        krenning_scale=settings.krenning.describe(),
     )
     return _Pet(reference, per)
 
