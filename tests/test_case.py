@@ -63,6 +63,10 @@ clinical:
   albumin_g_dl: 4.1
   inr: 1.0
   platelets_10e9_l: 210
+  leukocytes_10e9_l: 5.4
+  granulocytes_10e9_l: 3.1
+  ldh_u_l: 212
+  ast_u_l: 31
   creatinine_mg_dl: 0.9
   egfr_ml_min: 85
   ascites: false
@@ -176,6 +180,8 @@ def test_example_yaml_loads_with_canonical_units(example: Path) -> None:
     assert tare.tare_device.value == "glass"
     assert case.clinical.ecog == 1
     assert case.clinical.platelets_10e9_l == 210
+    assert (case.clinical.leukocytes_10e9_l, case.clinical.granulocytes_10e9_l) == (5.4, 3.1)
+    assert (case.clinical.ldh_u_l, case.clinical.ast_u_l) == (212, 31)
     assert case.clinical.ki67_percent == 8.0
 
 

@@ -391,9 +391,12 @@ def test_ecog_not_whole(tmp_path: Path) -> None:
     assert "clinical.ecog: expected a whole number, got 1.5" in message
 
 
-def test_negative_lab_value(tmp_path: Path) -> None:
-    message = _error(tmp_path, lambda d: d["clinical"].update(bilirubin_mg_dl=-0.7))
-    assert "clinical.bilirubin_mg_dl: -0.7 is out of range; it must be >= 0" in message
+@pytest.mark.parametrize(
+    "field", ["bilirubin_mg_dl", "leukocytes_10e9_l", "granulocytes_10e9_l", "ldh_u_l", "ast_u_l"]
+)
+def test_negative_lab_value(tmp_path: Path, field: str) -> None:
+    message = _error(tmp_path, lambda d: d["clinical"].update({field: -0.7}))
+    assert f"clinical.{field}: -0.7 is out of range; it must be >= 0" in message
 
 
 def test_boolean_given_as_text(tmp_path: Path) -> None:

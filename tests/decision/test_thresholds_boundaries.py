@@ -3,8 +3,9 @@
 Boundaries (clinical-rules.md): RETNET bilirubin <= 2.0, albumin >= 3.0, platelets >= 50, INR <= 1.5,
 creatinine <= 2.0, PS 0-2, burden <= 70 %; > 50 % liver replacement (Sofocleous); Milan-NET <= 50 %,
 age <= 55, stability 6 months, Ki-67 < 10 % (Citterio); ablation 3 cm / 5 cm, <= 3 lesions, < 20 %
-(Kose); TARE bilirubin > 2, > 1.2 (Ludwig), ECOG <= 2, > 70 %, plt < 50, INR > 1.5, GFR < 35, lung
-30 Gy / 50 Gy, LSF >= 10 % (Ludwig), >= 15 % (Sangro); PRRT > 75 %; FLR >= 20 % [B].
+(Kose); TARE bilirubin > 2, > 1.2 (Ludwig), ECOG <= 2, > 70 %, leukocytes < 2, granulocytes < 1.5,
+plt < 50, INR > 1.5, GFR < 35, lung 30 Gy / 50 Gy, LSF >= 10 % (Ludwig), >= 15 % (Sangro); PRRT
+> 75 %; FLR >= 20 % [B]; the 4-factor rule > 50 %, bilirubin > 2, LDH > 425, AST > 100 (all four).
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ CASES = [
     ("TARE-BILI-2", "tare", "bilirubin_mg_dl", "1.2", False, K, "0.01"),
     ("TARE-ECOG-1", "tare", "ecog", 2, False, X, 1),
     ("TARE-PLT-1", "tare", "platelets_10e9_l", "50", False, C, "-1"),
+    ("TARE-WBC-1", "tare", "leukocytes_10e9_l", "2", False, C, "-0.1"),
+    ("TARE-GRAN-1", "tare", "granulocytes_10e9_l", "1.5", False, C, "-0.01"),
     ("TARE-INR-1", "tare", "inr", "1.5", False, C, "0.01"),
     ("TARE-GFR-1", "tare", "egfr_ml_min", "35", False, C, "-0.1"),
     ("TARE-LUNG-1", "tare", "planned_lung_dose_gy", "30", False, X, "0.000001"),
@@ -70,6 +73,40 @@ def test_boundary(
     assert exact.level is (fired if at else Level.APPROPRIATE)
     assert name in exact.inputs
     assert exact.thresholds
+
+
+_FOUR = {
+    "hepatic_tumour_burden_percent": Decimal(50),
+    "bilirubin_mg_dl": Decimal(2),
+    "ldh_u_l": Decimal(425),
+    "ast_u_l": Decimal(100),
+}
+
+
+@pytest.mark.parametrize("therapy", ["tae", "ctace", "debtace"])
+def test_four_factor_rule_needs_all_four_above(therapy: str) -> None:
+    """Each factor exactly at its limit is absent (the rule says '>'); all four just above: CAUTION."""
+    above = {k: v + Decimal("0.01") for k, v in _FOUR.items()}
+    assert finding(run(**above), "EMB-4FACTOR-1", therapy).level is C
+    for name, limit in _FOUR.items():
+        at_limit = finding(run(**{**above, name: limit}), "EMB-4FACTOR-1", therapy)
+        assert at_limit.level is A, name
+        assert name in at_limit.inputs
+
+
+def test_four_factor_rule_with_unknown_factors() -> None:
+    """One factor known to be absent settles the rule; otherwise unknown factors leave it open."""
+    settled = finding(run(hepatic_tumour_burden_percent=Decimal(30)), "EMB-4FACTOR-1", "tae")
+    assert settled.level is A
+    assert "liver replacement 30 % <= 50 %" in settled.message
+    open_ = run(hepatic_tumour_burden_percent=Decimal(60), bilirubin_mg_dl=Decimal("2.5"))
+    pending = finding(open_, "EMB-4FACTOR-1", "tae")
+    assert pending.level is Level.UNDETERMINED
+    assert "2 of 4 factors present" in pending.message
+    assert {m.input for m in open_.missing_inputs} >= {"ldh_u_l", "ast_u_l"}
+    nothing = finding(run(), "EMB-4FACTOR-1", "ctace")
+    assert nothing.level is Level.UNDETERMINED
+    assert "0 of 4 factors present" in nothing.message
 
 
 def test_float_boundary_is_exact() -> None:

@@ -21,6 +21,8 @@ _FIT = {
     "albumin_g_dl": Decimal("4.0"),
     "inr": Decimal("1.0"),
     "platelets_10e9_l": Decimal(250),
+    "leukocytes_10e9_l": Decimal("6.5"),
+    "granulocytes_10e9_l": Decimal("4.0"),
     "creatinine_mg_dl": Decimal("0.8"),
     "egfr_ml_min": Decimal(90),
     "ascites": False,

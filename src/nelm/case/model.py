@@ -133,6 +133,10 @@ class Clinical(ManifestModel):
     albumin_g_dl: NonNegative | None = None
     inr: NonNegative | None = None
     platelets_10e9_l: NonNegative | None = None
+    leukocytes_10e9_l: NonNegative | None = None
+    granulocytes_10e9_l: NonNegative | None = None
+    ldh_u_l: NonNegative | None = None
+    ast_u_l: NonNegative | None = None
     creatinine_mg_dl: NonNegative | None = None
     egfr_ml_min: NonNegative | None = None
     ascites: bool | None = None

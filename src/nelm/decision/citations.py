@@ -186,13 +186,20 @@ CITATIONS: dict[str, Citation] = {
     ),
     "van_roekel": Citation(
         "van Roekel, PhD thesis: Y-90 RE indications and contraindications (ECOG <=2; bilirubin >2 mg/dL; "
-        "plt <50; GFR <35; INR >1.5; main PV thrombosis; lung dose 30/50 Gy; LSF policy) [V]",
+        "leukocytes <2x10^9/L; plt <50; GFR <35; INR >1.5; main PV thrombosis; lung dose 30/50 Gy; LSF "
+        "policy) [V]",
         "https://publicatie-online.nl/uploaded/flipbook/143091-Caren-van-Roekel/21",
     ),
     "reboc_list": Citation(
-        "REBOC-type RE contraindications (>70 % tumour replacement unless synthetic function maintained), "
-        "secondary page; original Kennedy 2007 [B]",
+        "REBOC-type RE contraindications (>70 % tumour replacement unless synthetic function maintained; "
+        "granulocytes <1.5x10^9/L), secondary page; original Kennedy 2007 [B]",
         "https://www.seekhealthz.com/health/contraindications-of-90-y-radioembolization/",
+    ),
+    "tace_four_factor": Citation(
+        "HCC TACE '4-factor' rule: >50 % liver replacement, bilirubin >2 mg/dL, LDH >425, AST >100 together "
+        "strongly associated with post-procedural mortality, individually not predictive; some operators "
+        "use bilirubin >3 mg/dL; secondary summary, original Berger et al. [B]",
+        "https://www.seekhealthz.com/health/contraindications-for-tace-in-hcc/",
     ),
     "sangro_lsf": Citation(
         "Sangro: withhold RE at LSF >=15 % vs resin reduction at LSF >10/15/20 % (van Roekel p.41) [V]",

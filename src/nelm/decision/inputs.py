@@ -74,6 +74,10 @@ INPUT_UNITS: Final[dict[str, str]] = {
     "bilirubin_mg_dl": "mg/dL",
     "albumin_g_dl": "g/dL",
     "platelets_10e9_l": "x10^9/L",
+    "leukocytes_10e9_l": "x10^9/L",
+    "granulocytes_10e9_l": "x10^9/L",
+    "ldh_u_l": "U/L",
+    "ast_u_l": "U/L",
     "creatinine_mg_dl": "mg/dL",
     "egfr_ml_min": "mL/min",
     "age_years": "years",
@@ -126,6 +130,10 @@ class DecisionInputs(BaseModel):
     albumin_g_dl: Decimal | None = Field(default=None, ge=0)
     inr: Decimal | None = Field(default=None, ge=0)
     platelets_10e9_l: Decimal | None = Field(default=None, ge=0)
+    leukocytes_10e9_l: Decimal | None = Field(default=None, ge=0)
+    granulocytes_10e9_l: Decimal | None = Field(default=None, ge=0)
+    ldh_u_l: Decimal | None = Field(default=None, ge=0)
+    ast_u_l: Decimal | None = Field(default=None, ge=0)
     creatinine_mg_dl: Decimal | None = Field(default=None, ge=0)
     egfr_ml_min: Decimal | None = Field(default=None, ge=0)
     ascites: bool | None = None

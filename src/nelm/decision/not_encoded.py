@@ -22,7 +22,6 @@ NOT_ENCODED: Final[tuple[tuple[str, str], ...]] = (
         "§1/§2.4 symptoms uncontrolled on SSA; hepatic RECIST progression (RETNET indication)",
         f"{_NO_FIELD}; symptom control and progression are stated as conditions in EMB-INDICATION-1",
     ),
-    ("§1/§2.7 leukocytes < 2x10^9/L, granulocytes < 1.5x10^9/L (TARE)", _NO_FIELD),
     (
         "§2.1 feasibility of resecting > 90 % / JCM Type from imaging",
         "needs a surgeon's judgement: used only when given as resectable_percent (RES-DEBULK-1)",
@@ -53,10 +52,6 @@ NOT_ENCODED: Final[tuple[tuple[str, str], ...]] = (
     (
         "§2.4 urgent (inpatient) HAE (Sofocleous risk factor; 30-day mortality 8.5 %)",
         _NO_FIELD,
-    ),
-    (
-        "§2.4 four-factor rule (> 50 % replacement, bilirubin > 2, LDH > 425, AST > 100)",
-        f"{_NO_FIELD} (LDH, AST); HCC-derived; its parts burden and bilirubin are rules of their own",
     ),
     ("§2.5 cTACE follow-up by MRI (lipiodol)", "imaging advice: nelm.decision.protocol"),
     (

@@ -4,7 +4,9 @@ The three share the RETNET eligibility (Trials 2018, Table 1): PS 0-2, bilirubin
 albumin >= 3.0 g/dL, platelets >= 50 x10^9/L, INR <= 1.5, creatinine <= 2.0 mg/dL, liver burden
 <= 70 %, indication = symptoms uncontrolled on SSA, hepatic progression or burden > 25 %.
 §9 makes bilirubin > 2 and PS > 2 hard contraindications and the rest cautions; > 50 % liver
-replacement and extrahepatic disease predict shorter survival (Sofocleous 2014); main portal vein
+replacement and extrahepatic disease predict shorter survival (Sofocleous 2014); all four of > 50 %
+replacement, bilirubin > 2 mg/dL, LDH > 425 U/L and AST > 100 U/L together are a caution (the
+HCC-derived 4-factor rule; one factor known to be absent settles it); main portal vein
 occlusion is a caution (an absolute TACE contraindication in HCC tables). Doxorubicin DEB-TACE is
 CONTRAINDICATED by default for its biliary toxicity in NELM (⚠ configurable: ``debtace_level``).
 Biliary status, grade and the interval since the last therapy: :mod:`nelm.decision.rules_common`.
@@ -44,6 +46,50 @@ def _indication(ctx: Context) -> Outcome:
         f"burden {ctx.show('hepatic_tumour_burden_percent')} <= "
         f"{ctx.tt('embolization_indication_burden_percent')} and {count} lesion(s): embolotherapy is for "
         "progressive or symptomatic (uncontrolled on SSA) disease; few lesions suit ablation or resection",
+    )
+
+
+# (input, threshold, name) of the four factors, each present when the input exceeds its threshold
+_FOUR_FACTORS = (
+    ("hepatic_tumour_burden_percent", "embolization_four_factor_burden_percent", "liver replacement"),
+    ("bilirubin_mg_dl", "embolization_four_factor_bilirubin_mg_dl", "bilirubin"),
+    ("ldh_u_l", "embolization_four_factor_ldh_u_l", "LDH"),
+    ("ast_u_l", "embolization_four_factor_ast_u_l", "AST"),
+)
+
+
+def _four_factor(ctx: Context) -> Outcome:
+    """CAUTION when all four factors are present; one known to be absent settles it."""
+    present, absent, unknown = [], [], []
+    for name, limit, what in _FOUR_FACTORS:
+        if ctx.value(name) is None:
+            unknown.append(name)
+        elif compare(ctx.number(name), ">", ctx.t(limit)):
+            present.append(f"{what} {ctx.show(name)} > {ctx.tt(limit)}")
+        else:
+            absent.append(f"{what} {ctx.show(name)} <= {ctx.tt(limit)}")
+    known = tuple(name for name, _, _ in _FOUR_FACTORS if name not in unknown)
+    if absent:
+        return Outcome(
+            Level.APPROPRIATE,
+            f"not all four risk factors are present ({'; '.join(absent)}); individually they do not "
+            "predict post-procedural mortality",
+            read=known,
+        )
+    if unknown:
+        return Outcome(
+            Level.UNDETERMINED,
+            f"4-factor rule: {len(present)} of 4 factors present"
+            + (f" ({'; '.join(present)})" if present else "")
+            + f"; unknown: {', '.join(unknown)}",
+            read=known,
+            missing=tuple(unknown),
+        )
+    return Outcome(
+        Level.CAUTION,
+        f"all four risk factors present ({'; '.join(present)}): together strongly associated with "
+        "post-procedural mortality (HCC-derived rule)",
+        read=known,
     )
 
 
@@ -151,6 +197,15 @@ def _gates(t: Therapy) -> tuple[Rule, ...]:
             what="hepatic tumour burden",
             consequence="outside the RETNET inclusion (<= 70 %)",
             citations=("retnet_table1",),
+        ),
+        Rule(
+            "EMB-4FACTOR-1",
+            t,
+            "4-factor rule (liver replacement, bilirubin, LDH, AST)",
+            (),
+            tuple(limit for _, limit, _ in _FOUR_FACTORS),
+            ("tace_four_factor", "clinical_rules_s9"),
+            _four_factor,
         ),
         _portal(t),
         flag_rule(

@@ -3,9 +3,9 @@
 Hard (CONTRAINDICATED): planned lung dose > 30 Gy per treatment or > 50 Gy cumulative; bilirubin
 > 2 mg/dL without reversible cause (level configurable, ⚠ relative in van Roekel); ECOG > 2.
 Cautions: LSF >= 10 % (NET prognosis, Ludwig) and >= 15 % (⚠ withhold vs reduce); > 70 % burden
-unless synthetic function preserved; main PV thrombosis; ascites; platelets < 50; INR > 1.5;
-GFR < 35; extrahepatic disease; prior PRRT (Braat 2019); whole-liver treatment planned or given
-(⚠ Su 2017 vs Tomozawa 2018). Bilirubin > 1.2 mg/dL is CONSIDER (poor prognosis, Ludwig).
+unless synthetic function preserved; main PV thrombosis; ascites; leukocytes < 2 and granulocytes
+< 1.5 x10^9/L; platelets < 50; INR > 1.5; GFR < 35; extrahepatic disease; prior PRRT (Braat
+2019); whole-liver treatment planned or given (⚠ Su 2017 vs Tomozawa 2018). Bilirubin > 1.2 mg/dL is CONSIDER (poor prognosis, Ludwig).
 
 The lung dose and LSF come from nelm's Y-90 plan (:func:`nelm.y90.plan.plan_y90`, primary model),
 whose own safety checks (:mod:`nelm.y90.safety`: deliverability, resin LSF bands, normal-liver
@@ -182,6 +182,28 @@ RULES: tuple[Rule, ...] = (
         what="platelets",
         consequence="listed among TARE contraindications",
         citations=("van_roekel",),
+    ),
+    threshold_rule(
+        "TARE-WBC-1",
+        Y,
+        input="leukocytes_10e9_l",
+        threshold="tare_leukocytes_min_10e9_l",
+        fires="<",
+        level=Level.CAUTION,
+        what="leukocytes",
+        consequence="listed among TARE contraindications",
+        citations=("van_roekel",),
+    ),
+    threshold_rule(
+        "TARE-GRAN-1",
+        Y,
+        input="granulocytes_10e9_l",
+        threshold="tare_granulocytes_min_10e9_l",
+        fires="<",
+        level=Level.CAUTION,
+        what="granulocytes",
+        consequence="listed among radioembolization contraindications (REBOC-type list)",
+        citations=("reboc_list",),
     ),
     threshold_rule(
         "TARE-INR-1",
