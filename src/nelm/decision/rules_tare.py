@@ -5,7 +5,8 @@ Hard (CONTRAINDICATED): planned lung dose > 30 Gy per treatment or > 50 Gy cumul
 Cautions: LSF >= 10 % (NET prognosis, Ludwig) and >= 15 % (⚠ withhold vs reduce); > 70 % burden
 unless synthetic function preserved; main PV thrombosis; ascites; leukocytes < 2 and granulocytes
 < 1.5 x10^9/L; platelets < 50; INR > 1.5; GFR < 35; extrahepatic disease; prior PRRT (Braat
-2019); whole-liver treatment planned or given (⚠ Su 2017 vs Tomozawa 2018). Bilirubin > 1.2 mg/dL is CONSIDER (poor prognosis, Ludwig).
+2019); whole-liver treatment planned or given (⚠ Su 2017 vs Tomozawa 2018). Bilirubin > 1.2 mg/dL
+is CONSIDER (poor prognosis, Ludwig).
 
 The lung dose and LSF come from nelm's Y-90 plan (:func:`nelm.y90.plan.plan_y90`, primary model),
 whose own safety checks (:mod:`nelm.y90.safety`: deliverability, resin LSF bands, normal-liver
