@@ -219,16 +219,17 @@ class PlanFile(ManifestModel):
             return tuple(value)
         return value
 
-    @field_validator("mird_dose_gy", "partition_dose_gy", "voxel_dose_gy", mode="before")
-    @classmethod
-    def _dose(cls, value: object, info: ValidationInfo) -> float | None:
-        return parse_unit_field(value, info, Dimension.DOSE, "Gy", allow_zero=False)
-
     @field_validator(
-        "lung_limit_per_treatment_gy", "lung_limit_cumulative_gy", "normal_liver_limit_gy", mode="before"
+        "mird_dose_gy",
+        "partition_dose_gy",
+        "voxel_dose_gy",
+        "lung_limit_per_treatment_gy",
+        "lung_limit_cumulative_gy",
+        "normal_liver_limit_gy",
+        mode="before",
     )
     @classmethod
-    def _limit(cls, value: object, info: ValidationInfo) -> float | None:
+    def _dose(cls, value: object, info: ValidationInfo) -> float | None:
         return parse_unit_field(value, info, Dimension.DOSE, "Gy", allow_zero=False)
 
     @field_validator("prior_lung_dose_gy", mode="before")
